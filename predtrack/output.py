@@ -1,0 +1,100 @@
+"""Text tables, local times and JSON for the terminal; no heavy imports."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from predtrack.store.types import iso_z
+
+
+def local_time(value: datetime | None) -> str:
+    """A stored UTC time shown in local time with its offset (DESIGN §8)."""
+    if value is None:
+        return ""
+    return value.astimezone().isoformat(sep=" ", timespec="seconds")
+
+
+def to_json(value: Any) -> str:
+    """One JSON document: times as UTC `...Z`, non-finite numbers as strings ("inf")."""
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, datetime):
+            return iso_z(obj)
+        if hasattr(obj, "as_dict"):
+            return obj.as_dict()
+        if hasattr(obj, "item"):  # numpy scalars
+            return obj.item()
+        if hasattr(obj, "tolist"):
+            return obj.tolist()
+        raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+    return json.dumps(_finite(value), indent=2, ensure_ascii=False, default=default)
+
+
+def _finite(value: Any) -> Any:
+    # Strict JSON has no Infinity/NaN; scripts get "inf"/"-inf" and null instead.
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return value
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            return _finite(value.item())
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def fmt_number(value: Any, digits: int = 4) -> str:
+    """A number for a table cell: `inf` for infinity, blank for missing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        if isinstance(value, float):
+            if math.isnan(value):
+                return ""
+            if math.isinf(value):
+                return "inf" if value > 0 else "-inf"
+            return f"{value:.{digits}g}" if abs(value) >= 1e-4 or value == 0 else f"{value:.2e}"
+        return str(value)
+    return str(value)
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[Any]], *, right: Sequence[int] = ()
+) -> str:
+    """An aligned plain-text table; numbers in the `right` columns are right-aligned."""
+    cells = [[str(h) for h in headers]] + [
+        ["" if c is None else str(c).replace("\n", " ") for c in row] for row in rows
+    ]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = []
+    for index, row in enumerate(cells):
+        parts = [
+            cell.rjust(widths[i]) if i in right else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        lines.append("  ".join(parts).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def truncate(text: str | None, width: int) -> str:
+    """Shorten text to `width` characters with an ellipsis."""
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

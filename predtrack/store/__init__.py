@@ -1,0 +1,1 @@
+"""Storage: engine and sessions, schema revisions, and the ledger."""
