@@ -72,7 +72,9 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
-@click.group("predtrack", cls=PredtrackGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "predtrack", cls=PredtrackGroup, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="predtrack")
 def cli() -> None:
     """Pre-register predictions, resolve them from experiment results, score them.
@@ -427,6 +429,179 @@ def experiment_list(as_json: bool, db: str | None) -> None:
         echo_json(rows)
     else:
         click.echo(render(rows))
+
+
+# --- after the runs ---
+
+
+@cli.command()
+@click.argument("locations", nargs=-1, required=True, metavar="FILE_OR_URI...")
+@click.option(
+    "-e",
+    "--experiment",
+    metavar="NAME",
+    required=True,
+    help="The experiment the results belong to.",
+)
+@by_option
+@db_option
+def link(locations: tuple[str, ...], experiment: str, by: str | None, db: str | None) -> None:
+    """Record result files (path, sha256, size, time) or run URIs; locks the experiment.
+
+    \b
+    Examples:
+      predtrack link results.json sweep.csv -e cheese-maze
+      predtrack link mlflow://runs/3f2a9c -e cheese-maze
+    """
+    from predtrack.identity import current_user
+    from predtrack.resolve import link as link_artifacts
+    from predtrack.store.schema import open_store
+
+    result = link_artifacts(
+        open_store(db), list(locations), experiment=experiment, by=current_user(by)
+    )
+    for item in result.artifacts:
+        digest = (
+            f"sha256 {item['sha256'][:16]}…, {item['size']} bytes"
+            if item["sha256"]
+            else "URI, no hash"
+        )
+        click.echo(f"Linked {item['location']} ({digest})")
+    for location in result.already:
+        click.echo(f"Already linked with the same content: {location}")
+    if result.locked:
+        click.echo(f"Locked {result.experiment}: predictions made from now on are marked late.")
+    if result.head:
+        click.echo(f"Ledger head {result.head}")
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option(
+    "-e",
+    "--experiment",
+    metavar="NAME",
+    help="Only this experiment (or where to look up QUESTION).",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would be resolved; write nothing.")
+@click.option("--value", type=float, help="Manual outcome of a quantity or fraction question.")
+@click.option("--yes/--no", "yes", default=None, help="Manual outcome of a binary question.")
+@click.option("--category", help="Manual outcome of a categorical question.")
+@click.option(
+    "--successes", type=int, metavar="K", help="Manual outcome of a fraction: K successes ..."
+)
+@click.option("--trials", type=int, metavar="N", help="... out of N trials.")
+@click.option("--annul", metavar="REASON", help="Annul the question: it is never scored.")
+@click.option(
+    "--correct",
+    metavar="REASON",
+    help="Replace an earlier resolution; the old one stays in the history.",
+)
+@by_option
+@json_option
+@db_option
+def resolve(
+    question: str | None,
+    experiment: str | None,
+    dry_run: bool,
+    value: float | None,
+    yes: bool | None,
+    category: str | None,
+    successes: int | None,
+    trials: int | None,
+    annul: str | None,
+    correct: str | None,
+    by: str | None,
+    as_json: bool,
+    db: str | None,
+) -> None:
+    """Resolve every pending question from its rule, or one question by hand.
+
+    Without QUESTION, every pending rule is evaluated: a missing file leaves the question
+    pending, a failing selector is reported for that question (exit 1) and others still
+    resolve.
+
+    \b
+    Examples:
+      predtrack resolve                      # all pending rules
+      predtrack resolve --dry-run
+      predtrack resolve flip --value 16.5
+      predtrack resolve half25 --yes
+      predtrack resolve behaviour --category top-right-first
+      predtrack resolve frac25 --successes 37 --trials 50
+      predtrack resolve flip --annul "sweep crashed at size 19"
+      predtrack resolve flip --value 16.0 --correct "re-ran with the fixed seed"
+    """
+    from predtrack.identity import current_user
+    from predtrack.store.schema import open_store
+
+    user = current_user(by)
+    manual = (value, yes, category, successes, trials, annul, correct)
+    if question is None:
+        if any(v is not None for v in manual):
+            raise click.UsageError("manual outcomes need the QUESTION they resolve")
+        from predtrack.render import resolve_run
+        from predtrack.resolve import resolve_pending
+
+        run = resolve_pending(open_store(db), by=user, experiment=experiment, dry_run=dry_run)
+        if as_json:
+            echo_json(
+                {
+                    "dry_run": dry_run,
+                    "head": run.head,
+                    "already_resolved": run.already,
+                    "without_rule": run.without_rule,
+                    "questions": [o.as_dict() for o in run.outcomes],
+                }
+            )
+        else:
+            click.echo(resolve_run(run))
+        if run.failed:
+            sys.exit(1)
+        return
+    if dry_run:
+        raise click.UsageError("--dry-run applies to resolving all pending rules (no QUESTION)")
+    from predtrack.resolve import ManualOutcome, resolve_manual
+
+    given = ManualOutcome(
+        value=value,
+        yes=yes,
+        category=category,
+        successes=successes,
+        trials=trials,
+        annul=annul,
+        correct=correct,
+    )
+    row, old, head = resolve_manual(open_store(db), question, given, by=user, experiment=experiment)
+    if as_json:
+        echo_json(
+            {
+                "id": row.id,
+                "status": row.status,
+                "outcome": row.outcome,
+                "k": row.k,
+                "n": row.n,
+                "reason": row.reason,
+                "supersedes": row.supersedes,
+                "head": head,
+            }
+        )
+        return
+    from predtrack.render import outcome_text
+
+    shown = {
+        "status": row.status,
+        "resolution": {"value": row.outcome, "k": row.k, "n": row.n, "reason": annul},
+    }
+    click.echo(
+        f"Question {question} {'annulled' if row.status == 'annulled' else 'resolved'}: "
+        f"{outcome_text(shown).removeprefix('annulled: ')}"
+    )
+    if old is not None:
+        click.echo(
+            f"Corrected resolution #{old.id} ({old.status} {old.outcome!r}); it stays in the history."
+        )
+    click.echo(f"Ledger head {head}")
 
 
 # --- reading ---

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from predtrack.store.engine import Store
-from predtrack.store.ledger import Verification, format_head, head_entry, verify_chain
+from predtrack.store.ledger import Problem, Verification, format_head, head_entry, verify_chain
 
 
 def head(store: Store, *, full: bool = False) -> str:
@@ -13,7 +13,26 @@ def head(store: Store, *, full: bool = False) -> str:
     return format_head(seq, digest, full=full)
 
 
-def verify(store: Store, *, against: str | None = None) -> Verification:
-    """Recompute the chain and compare every row with the ledger (DESIGN §6)."""
+def verify(store: Store, *, against: str | None = None, artifacts: bool = True) -> Verification:
+    """Recompute the chain, compare every row with the ledger, re-hash linked files (DESIGN §6)."""
+    from predtrack.resolve import check_artifacts
+
     with store.read() as session:
-        return verify_chain(session, against=against)
+        result = verify_chain(session, against=against)
+        if artifacts:
+            check = check_artifacts(session)
+            for artifact, digest in check.changed:
+                used = check.used_by.get(artifact.id)
+                resolved = f"; it resolved {', '.join(sorted(set(used)))}" if used else ""
+                result.problems.append(
+                    Problem(
+                        result.inserted_by.get(("artifacts", artifact.id)),
+                        "artifacts",
+                        "sha256",
+                        f"{artifact.path} changed since it was recorded: sha256 was "
+                        f"{(artifact.sha256 or '')[:16]}…, now {digest[:16]}…{resolved}",
+                    )
+                )
+            for artifact in check.missing:
+                result.warnings.append(f"artifact {artifact.path} is missing (cannot re-hash it)")
+    return result

@@ -133,3 +133,47 @@ def experiment_list(rows: list[dict[str, Any]]) -> str:
         ],
         right=[1, 2, 3],
     )
+
+
+def resolve_run(run: Any) -> str:
+    """The per-question report of `resolve` without a question."""
+    lines = []
+    for o in run.outcomes:
+        if o.status == "resolved":
+            value = (
+                f"{o.k}/{o.n} = {fmt_number(o.value)}"
+                if o.n is not None
+                else (
+                    ("yes" if o.value else "no")
+                    if isinstance(o.value, bool)
+                    else fmt_number(o.value)
+                )
+            )
+            sha = (o.sha256 or "")[:12]
+            late = f"; {o.late_marked} prediction(s) marked late" if o.late_marked else ""
+            what = f"{value}   from {o.artifact} (sha256 {sha}…){late}"
+            if o.detail:
+                what += f"\n{'':10}  {o.detail}"
+        else:
+            what = o.reason or ""
+        verb = "would resolve" if run.dry_run and o.status == "resolved" else o.status
+        lines.append(f"{verb:<9} {o.label}: {what}")
+    summary = (
+        f"{len(run.outcomes)} pending rule(s): {run.count('resolved')} "
+        f"{'would resolve' if run.dry_run else 'resolved'}, {run.count('pending')} still pending, "
+        f"{run.count('failed')} failed"
+    )
+    if run.already:
+        summary += f"; {run.already} already resolved or annulled"
+    if run.without_rule:
+        summary += f"; {run.without_rule} pending without a rule (resolve them by hand)"
+    if not run.outcomes:
+        summary = "Nothing to resolve: no pending question has a rule" + (
+            f" ({run.already} already resolved or annulled)" if run.already else ""
+        )
+    lines.append(summary)
+    if run.dry_run:
+        lines.append("Dry run: nothing was written.")
+    elif run.head:
+        lines.append(f"Ledger head {run.head}")
+    return "\n".join(lines)

@@ -77,7 +77,7 @@ def test_a_deleted_row_is_named(store_db: str, run: Run, tmp_path, table: str) -
     # Childless rows, so that deleting them trips no foreign key: the tamperer's easy case.
     run("experiment", "add", "empty")
     bare = tmp_path / "bare.toml"
-    bare.write_text('[[question]]\nkey = "bare"\ntitle = "No forecast yet"\nkind = "binary"\n')
+    bare.write_text('experiment = "maze"\n[[question]]\nkey = "bare"\ntitle = "No forecast yet"\nkind = "binary"\n')
     run("predict", "--file", str(bare))
     last = sql(store_db, f"SELECT max(id) FROM {table}")[0][0]
     sql(store_db, f"DELETE FROM {table} WHERE id = {last}")

@@ -149,6 +149,7 @@ class Verification:
     head_full: str | None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    inserted_by: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -296,6 +297,7 @@ def verify_chain(session: Session, *, against: str | None = None) -> Verificatio
         head=head,
         head_full=format_head(prev_seq, prev_hash, full=True) if rows else None,
         problems=problems,
+        inserted_by={(t, i): seq for (t, i, name), seq in origin.items() if name == "id"},
     )
     if target is not None:
         seq, digest = target
