@@ -1,0 +1,105 @@
+"""Rebuild predictions.db.example from prereg.toml and the runs' result files.
+
+Only predtrack's own commands are used, in the order a real study would use them:
+register the pre-registration, let the "runs" write their results, link them, resolve,
+and handle an annulled question and a corrected resolution. Run from anywhere:
+
+    python examples/cheese_maze/build_example.py               # writes ./predictions.db.example
+    python examples/cheese_maze/build_example.py --db out.db --workdir /tmp/study
+
+The study runs in a scratch folder (a temporary one unless --workdir is given), because the
+result files must be written *after* the predictions, as in a real study: their modification
+times are checked against the prediction times. The database records that folder's absolute
+paths, so `verify` on a copy elsewhere warns that the artifact files are missing (a warning,
+not a failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def predtrack(*args: str, db: Path, cwd: Path, user: str = "alice", ok: tuple[int, ...] = (0,)) -> str:
+    exe = shutil.which("predtrack")
+    command = [exe] if exe else [sys.executable, "-m", "predtrack"]
+    env = {**os.environ, "PREDTRACK_DB": str(db), "PREDTRACK_USER": user}
+    done = subprocess.run([*command, *args], cwd=cwd, env=env, capture_output=True, text=True)
+    print(f"$ predtrack {' '.join(args)}\n{done.stdout}{done.stderr}", end="")
+    if done.returncode not in ok:
+        raise SystemExit(f"predtrack {' '.join(args)} exited with {done.returncode}")
+    return done.stdout
+
+
+def run_experiment(study: Path, *names: str) -> None:
+    """The runs finish and write their result files (fresh modification times)."""
+    (study / "results").mkdir(exist_ok=True)
+    for name in names:
+        shutil.copyfile(HERE / "runs" / name, study / "results" / name)
+
+
+def build(db: Path, workdir: Path) -> None:
+    study = workdir / "cheese-maze"
+    if study.exists():
+        shutil.rmtree(study)
+    study.mkdir(parents=True)
+    shutil.copyfile(HERE / "prereg.toml", study / "prereg.toml")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+    predtrack("init", db=db, cwd=study)
+    predtrack("predict", "--file", "prereg.toml", db=db, cwd=study)
+    predtrack("head", db=db, cwd=study)
+
+    # First the sweep finishes: link it (this locks the experiment) and resolve what it decides.
+    run_experiment(study, "sweep.csv")
+    predtrack("link", "results/sweep.csv", "-e", "cheese-maze", db=db, cwd=study)
+    # Erin joins late, after seeing the sweep: recorded, but marked late and not scored.
+    predtrack("predict", "--question", "flip", "14 to 15", "--by", "erin", db=db, cwd=study, user="erin")
+    predtrack("predict", "--question", "above15", "0.1", "--by", "erin", db=db, cwd=study, user="erin")
+    predtrack("resolve", db=db, cwd=study, user="bob")
+
+    # Then the evaluation and training metrics arrive.
+    run_experiment(study, "results.json", "metrics.jsonl")
+    predtrack("link", "results/results.json", "results/metrics.jsonl", "-e", "cheese-maze", db=db, cwd=study)
+    predtrack("resolve", db=db, cwd=study, user="bob")
+
+    # The size-31 runs crashed: annul the question instead of guessing its outcome.
+    predtrack("resolve", "above31", "--annul", "the size-31 runs crashed (out of memory)", db=db, cwd=study)
+    # A question resolved by hand, then corrected: both resolutions stay in the history.
+    predtrack("resolve", "raters", "--no", db=db, cwd=study, user="carol")
+    predtrack("resolve", "raters", "--yes", "--correct", "second rating pass found a labelling slip",
+              db=db, cwd=study, user="carol")
+    predtrack("verify", db=db, cwd=study)
+    predtrack("list", db=db, cwd=study)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Rebuild predictions.db.example.")
+    parser.add_argument("--db", type=Path, default=Path("predictions.db.example"), help="output database")
+    parser.add_argument("--workdir", type=Path, help="scratch folder for the study [default: a temporary one]")
+    options = parser.parse_args()
+    db = options.db.absolute()
+    if options.workdir:
+        build(db, options.workdir.absolute())
+    else:
+        with tempfile.TemporaryDirectory(prefix="predtrack-example-") as folder:
+            build(db, Path(folder))
+    # One self-contained file: fold the WAL back in so the example is a single file.
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    print(f"Wrote {db}")
+
+
+if __name__ == "__main__":
+    main()
