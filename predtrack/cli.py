@@ -767,6 +767,80 @@ def verify(against: str | None, as_json: bool, db: str | None) -> None:
         sys.exit(1)
 
 
+@cli.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="jsonl: the full ledger, replayable by `import`; csv: one row per scored prediction.",
+)
+@click.option(
+    "--scored", is_flag=True, help="With --format csv: the scored predictions (required for csv)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to a file, not stdout.",
+)
+@click.option("--include-late", is_flag=True, help="With --scored: score late predictions too.")
+@db_option
+def export_command(
+    fmt: str, scored: bool, output: str | None, include_late: bool, db: str | None
+) -> None:
+    """Export the ledger as JSON lines (one event per line), or scored predictions as CSV.
+
+    \b
+    Examples:
+      predtrack export > ledger.jsonl
+      predtrack import ledger.jsonl --db copy.db      # same head digest
+      predtrack export --format csv --scored > scored.csv
+    """
+    from predtrack.store.schema import open_store
+
+    store = open_store(db)
+    if fmt == "csv":
+        if not scored:
+            raise click.UsageError("--format csv exports scored predictions: add --scored")
+        from predtrack.score import scored_rows_csv
+
+        lines = scored_rows_csv(store, include_late=include_late)
+    else:
+        if scored:
+            raise click.UsageError("--scored goes with --format csv")
+        from predtrack.transfer import export_lines
+
+        lines = export_lines(store)
+    handle = click.open_file(output or "-", "w", encoding="utf-8")
+    with handle:
+        for line in lines:
+            handle.write(line + "\n")
+
+
+@cli.command("import")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@db_option
+def import_command(source: Any, db: str | None) -> None:
+    """Rebuild an empty store from `predtrack export` output, checking the chain line by line.
+
+    The database is created if it does not exist. A tampered export is refused, naming
+    its first bad line; nothing is written then.
+
+    \b
+    Example:
+      predtrack import ledger.jsonl --db fresh.db
+    """
+    from predtrack.store.schema import init_store, open_store
+    from predtrack.transfer import import_ledger, read_export
+
+    entries = read_export(source)  # checked before anything is created
+    init_store(db)
+    result = import_ledger(open_store(db), entries)
+    click.echo(f"Imported {result.entries} ledger entries; head {result.head}")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="predtrack")

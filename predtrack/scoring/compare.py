@@ -1,0 +1,276 @@
+"""Comparing forecasters: bootstrap intervals, paired tests, skill, baselines.
+
+Infinite scores (a log score of ``inf`` for a confident forecast that was
+wrong) are allowed everywhere here and handled by one rule: statistics are
+computed on the values as they are, so a mean that includes an ``inf`` is
+``inf``; bootstrap limits are order statistics of the resampled statistics
+(never interpolated, which would turn ``inf`` into NaN), so an infinite
+score gives an infinite upper limit while the lower limit stays finite when
+enough resamples leave it out.  In paired differences two equal scores
+(including two infinite ones) differ by 0.  NaN is always refused.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from predtrack.errors import ScoringInputError
+from predtrack.scoring._validate import (
+    FloatArray,
+    as_binary,
+    as_float,
+    check_level,
+    check_resamples,
+    nonempty_1d,
+    same_shape,
+)
+
+__all__ = ["PairedResult", "bootstrap_ci", "climatology_loo", "paired_compare", "skill"]
+
+SeedLike = int | np.random.Generator | None
+_CHUNK = 1 << 22
+
+
+def _resampled_stats(
+    values: FloatArray,
+    stat: Callable[..., Any],
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> FloatArray:
+    n = values.size
+    rows = max(1, _CHUNK // n)
+    out = np.empty(n_resamples)
+    start = 0
+    while start < n_resamples:
+        stop = min(n_resamples, start + rows)
+        sample = values[rng.integers(0, n, size=(stop - start, n))]
+        with np.errstate(invalid="ignore", over="ignore"):
+            try:
+                res = stat(sample, axis=1)
+            except TypeError:
+                res = np.apply_along_axis(stat, 1, sample)
+        out[start:stop] = np.asarray(res, dtype=np.float64).reshape(stop - start)
+        start = stop
+    return out
+
+
+def bootstrap_ci(
+    values: ArrayLike,
+    *,
+    level: float = 0.9,
+    n_resamples: int = 2000,
+    seed: SeedLike = None,
+    stat: Callable[..., Any] = np.mean,
+) -> tuple[float, float]:
+    r"""Percentile bootstrap interval for a statistic of per-question scores.
+
+    Questions are resampled with replacement ``n_resamples`` times; the
+    interval is the ``(1 - level)/2`` and ``(1 + level)/2`` quantiles of the
+    resampled statistic, taken as order statistics (``inverted_cdf``: no
+    interpolation).  ``inf`` values are allowed (see the module docstring:
+    an infinite score makes the upper limit of the mean ``inf``).
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        One score per question; NaN refused.
+    level : float
+        Coverage, default 0.9.
+    n_resamples : int
+        Number of bootstrap resamples, default 2000.
+    seed : int, numpy Generator or None
+        For reproducible intervals.
+    stat : callable
+        A reduction called as ``stat(sample, axis=1)`` on a 2-D block of
+        resamples (numpy reductions such as ``np.mean`` and ``np.median``);
+        functions without ``axis`` are applied row by row.
+
+    Returns
+    -------
+    (lo, hi) : tuple of float
+
+    References
+    ----------
+    Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
+    Chapman & Hall, chapter 13 (percentile interval).
+    """
+    lv = check_level(level)
+    reps = check_resamples(n_resamples)
+    va = as_float(values, "values", allow_inf=True)
+    nonempty_1d("values", va)
+    rng = np.random.default_rng(seed)
+    boot = _resampled_stats(va, stat, reps, rng)
+    lo, hi = np.quantile(boot, [(1.0 - lv) / 2.0, (1.0 + lv) / 2.0], method="inverted_cdf")
+    return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class PairedResult:
+    """Paired comparison of two forecasters over the questions both answered.
+
+    Attributes
+    ----------
+    n : int
+        Number of paired questions.
+    mean_diff : float
+        Mean of ``a - b`` (negative: ``a`` scores lower, i.e. better, for
+        negatively oriented scores).
+    ci_lo, ci_hi : float
+        Bootstrap percentile interval of the mean difference.
+    p_value : float
+        Two-sided Wilcoxon signed-rank p-value (1.0 when every difference is 0).
+    meaningful : bool
+        ``n >= 10``: fewer paired questions are shown but not ranked.
+    """
+
+    n: int
+    mean_diff: float
+    ci_lo: float
+    ci_hi: float
+    p_value: float
+    meaningful: bool
+
+
+def paired_compare(
+    a: ArrayLike,
+    b: ArrayLike,
+    *,
+    level: float = 0.9,
+    n_resamples: int = 2000,
+    seed: SeedLike = None,
+) -> PairedResult:
+    r"""Paired difference of two forecasters' scores on the same questions.
+
+    ``d_i = a_i - b_i`` (0 where the two scores are equal, including two
+    infinite scores); reports the mean difference, its bootstrap percentile
+    interval over questions (:func:`bootstrap_ci`) and the two-sided
+    Wilcoxon signed-rank p-value (zero differences dropped, Wilcoxon's
+    convention; exact for small samples without ties, normal approximation
+    otherwise, as chosen by SciPy).  With no paired questions (n = 0) every
+    statistic is NaN and ``meaningful`` is False.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n,)
+        Scores of the two forecasters, aligned by question; NaN refused.
+    level, n_resamples, seed
+        Bootstrap settings, as in :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    PairedResult
+
+    References
+    ----------
+    Wilcoxon, F. (1945). Individual comparisons by ranking methods.
+    Biometrics Bulletin 1(6), 80-83.
+    Efron, B. & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
+    """
+    aa = as_float(a, "a", allow_inf=True)
+    ba = as_float(b, "b", allow_inf=True)
+    same_shape(("a", aa), ("b", ba))
+    if aa.ndim != 1:
+        raise ScoringInputError(f"a and b must be one-dimensional; got shape {aa.shape}")
+    n = aa.size
+    if n == 0:
+        nan = float("nan")
+        return PairedResult(0, nan, nan, nan, nan, False)
+    with np.errstate(invalid="ignore"):
+        d = np.where(aa == ba, 0.0, aa - ba)
+        mean_diff = float(np.mean(d))
+    lo, hi = bootstrap_ci(d, level=level, n_resamples=n_resamples, seed=seed)
+    if not np.any(d != 0.0):
+        p_value = 1.0
+    else:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            p_value = float(stats.wilcoxon(d).pvalue)
+    return PairedResult(
+        n=n, mean_diff=mean_diff, ci_lo=lo, ci_hi=hi, p_value=p_value, meaningful=n >= 10
+    )
+
+
+def skill(score: ArrayLike, ref: ArrayLike) -> Any:
+    r"""Skill score relative to a reference forecast.
+
+    .. math:: \mathrm{SS} = 1 - \bar S / \bar S_\mathrm{ref}
+
+    1 is perfect, 0 no better than the reference, negative worse.  NaN when
+    ``ref`` is 0 (and when both are infinite); ``-inf`` when only ``score``
+    is infinite.  Only meaningful for negatively oriented scores that are
+    0 for a perfect forecast (Brier, log, CRPS).
+
+    Parameters
+    ----------
+    score, ref : float or array_like
+        Mean scores of the forecaster and of the reference; broadcast.
+
+    Returns
+    -------
+    float or ndarray
+        A float for scalar inputs.
+
+    References
+    ----------
+    Murphy, A. H. (1973). Hedging and skill scores for probability forecasts.
+    J. Appl. Meteor. 12, 215-223.
+    Gneiting, T. & Raftery, A. E. (2007). JASA 102(477), 359-378, section 2.
+    """
+    sa = as_float(score, "score", allow_inf=True)
+    ra = as_float(ref, "ref", allow_inf=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(ra == 0.0, np.nan, 1.0 - sa / np.where(ra == 0.0, 1.0, ra))
+    if out.ndim == 0:
+        return float(out)
+    return np.asarray(out, dtype=np.float64)
+
+
+def climatology_loo(y: ArrayLike, *, pseudocount: float = 0.0) -> FloatArray:
+    r"""Leave-one-out climatological base rate, the built-in binary baseline.
+
+    .. math:: p_i = \frac{\sum_j y_j - y_i + c}{n - 1 + 2c}
+
+    with pseudocount c = 0 by default (the plain leave-one-out frequency, so
+    a question's own outcome never informs its baseline forecast).  With one
+    question (n = 1) the baseline is 0.5.  Note that with c = 0 the baseline
+    can be exactly 0 or 1 (e.g. the only event among n questions gets
+    p = 0), whose log score is ``inf``; a small c (e.g. 0.5, Jeffreys)
+    avoids that.
+
+    Parameters
+    ----------
+    y : array_like, shape (n,)
+        Binary outcomes.
+    pseudocount : float
+        Added to the event and non-event counts, >= 0.
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    References
+    ----------
+    Murphy, A. H. (1988). Skill scores based on the mean square error and
+    their relationships to the correlation coefficient. Monthly Weather
+    Review 116, 2417-2424 (climatology as reference); leave-one-out to keep
+    the reference out of sample.
+    """
+    ya = as_binary(y, "y")
+    if ya.ndim != 1:
+        raise ScoringInputError(f"y must be one-dimensional; got shape {ya.shape}")
+    c = float(pseudocount)
+    if not np.isfinite(c) or c < 0:
+        raise ScoringInputError(f"pseudocount must be >= 0; got {pseudocount!r}")
+    n = ya.size
+    if n == 0:
+        return np.empty(0)
+    if n == 1:
+        return np.full(1, 0.5)
+    return np.asarray((ya.sum() - ya + c) / (n - 1 + 2.0 * c))

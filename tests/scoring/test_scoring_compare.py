@@ -1,0 +1,202 @@
+"""Comparison helpers and team aggregates."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.special import expit, logit
+
+from predtrack.errors import ScoringInputError
+from predtrack.scoring import (
+    bootstrap_ci,
+    climatology_loo,
+    from_spec,
+    paired_compare,
+    skill,
+    team_binary,
+    team_categorical,
+    team_quantiles,
+)
+
+pytestmark = pytest.mark.filterwarnings("error")
+
+
+# ------------------------------------------------------------------------ bootstrap
+
+
+def test_bootstrap_ci_basic() -> None:
+    rng = np.random.default_rng(0)
+    v = rng.normal(0.2, 0.05, size=200)
+    lo, hi = bootstrap_ci(v, seed=1)
+    assert lo < float(np.mean(v)) < hi
+    # the percentile interval of the mean is close to mean -/+ 1.645 sd / sqrt(n)
+    half = 1.645 * np.std(v, ddof=1) / math.sqrt(v.size)
+    assert hi - lo == pytest.approx(2 * half, rel=0.15)
+    assert bootstrap_ci(v, seed=1) == bootstrap_ci(v, seed=1)
+    assert bootstrap_ci(v, seed=1, stat=np.median) != (lo, hi)
+
+
+def test_bootstrap_ci_constant_and_single() -> None:
+    assert bootstrap_ci([0.3] * 10, seed=0) == pytest.approx((0.3, 0.3), abs=1e-15)
+    assert bootstrap_ci([0.7], seed=0) == (0.7, 0.7)
+
+
+def test_bootstrap_ci_with_infinite_score() -> None:
+    v = np.r_[np.full(99, 0.5), math.inf]
+    lo, hi = bootstrap_ci(v, seed=3)
+    # P(a resample misses the inf) = 0.99^100 = 0.37 > 0.05: finite lower limit, infinite upper
+    assert lo == pytest.approx(0.5) and hi == math.inf
+    # the median ignores a single inf
+    assert bootstrap_ci(v, seed=3, stat=np.median) == (0.5, 0.5)
+
+
+def test_bootstrap_ci_stat_without_axis() -> None:
+    def spread(a: np.ndarray) -> float:
+        return float(np.max(a) - np.min(a))
+
+    lo, hi = bootstrap_ci([1.0, 2.0, 3.0, 4.0], seed=0, stat=spread, n_resamples=200)
+    assert 0.0 <= lo <= hi <= 3.0
+
+
+def test_bootstrap_ci_validation() -> None:
+    with pytest.raises(ScoringInputError, match="empty"):
+        bootstrap_ci([])
+    with pytest.raises(ScoringInputError, match="NaN"):
+        bootstrap_ci([1.0, float("nan")])
+    with pytest.raises(ScoringInputError, match="level"):
+        bootstrap_ci([1.0], level=0)
+
+
+# --------------------------------------------------------------------------- paired
+
+
+def test_paired_compare_reference() -> None:
+    # hand: all five differences positive -> exact two-sided Wilcoxon p = 2 / 2^5 = 0.0625
+    r = paired_compare([2.0, 3.0, 4.0, 5.0, 6.0], [1.0, 1.0, 1.0, 1.0, 1.0], seed=0)
+    assert r.n == 5 and r.mean_diff == pytest.approx(3.0)
+    assert r.p_value == pytest.approx(0.0625)
+    assert r.ci_lo <= 3.0 <= r.ci_hi
+    assert not r.meaningful
+
+
+def test_paired_compare_meaningful_and_sign() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.uniform(0.0, 0.2, size=30)
+    b = a + 0.1
+    r = paired_compare(a, b, seed=0)
+    assert r.meaningful and r.n == 30
+    assert r.mean_diff == pytest.approx(-0.1)
+    assert r.ci_hi < 0 and r.p_value < 1e-5
+
+
+def test_paired_compare_degenerate() -> None:
+    r = paired_compare([0.1, 0.2], [0.1, 0.2])
+    assert r.mean_diff == 0.0 and r.p_value == 1.0 and (r.ci_lo, r.ci_hi) == (0.0, 0.0)
+    r = paired_compare([], [])
+    assert r.n == 0 and math.isnan(r.mean_diff) and math.isnan(r.p_value) and not r.meaningful
+    # two infinite scores differ by 0, one infinite score gives an infinite difference
+    r = paired_compare([math.inf, 0.3, 0.2], [math.inf, 0.1, 0.1], seed=0)
+    assert r.mean_diff == pytest.approx(0.1) and math.isfinite(r.p_value)
+    r = paired_compare([math.inf, 0.3, 0.2], [0.5, 0.1, 0.1], seed=0)
+    assert r.mean_diff == math.inf and r.ci_hi == math.inf
+    with pytest.raises(ScoringInputError, match="shapes"):
+        paired_compare([1.0, 2.0], [1.0])
+    with pytest.raises(ScoringInputError, match="NaN"):
+        paired_compare([float("nan")], [1.0])
+
+
+# ------------------------------------------------------------------ skill, baseline
+
+
+def test_skill() -> None:
+    assert skill(0.1, 0.25) == pytest.approx(0.6)  # hand
+    assert skill(0.25, 0.25) == 0.0
+    assert math.isnan(skill(0.1, 0.0))
+    assert skill(math.inf, 0.25) == -math.inf
+    np.testing.assert_allclose(skill([0.1, 0.5], 0.25), [0.6, -1.0])
+
+
+def test_climatology_loo() -> None:
+    # hand: (2 - y_i) / 3
+    np.testing.assert_allclose(climatology_loo([1, 0, 0, 1]), [1 / 3, 2 / 3, 2 / 3, 1 / 3])
+    np.testing.assert_array_equal(climatology_loo([1]), [0.5])
+    assert climatology_loo([]).shape == (0,)
+    # the only event gets p = 0 with no pseudocount; (0 + 0.5) / (3 + 1) with Jeffreys' 0.5
+    assert climatology_loo([1, 0, 0, 0])[0] == 0.0
+    assert climatology_loo([1, 0, 0, 0], pseudocount=0.5)[0] == pytest.approx(0.125)
+    with pytest.raises(ScoringInputError, match="0 or 1"):
+        climatology_loo([0.5])
+
+
+# ------------------------------------------------------------------------ aggregates
+
+
+def test_team_binary_reference() -> None:
+    # hand: mean log-odds of 0.5 and 0.8 is ln(4)/2 = ln 2 -> p = 2/3
+    assert team_binary([0.5, 0.8]) == pytest.approx(2 / 3)
+    # hand: logit(0.9) * (2 - 1) / 3
+    assert team_binary([0.9, 0.9, 0.1]) == pytest.approx(float(expit(logit(0.9) / 3)))
+    # matrix: rows forecasters, columns questions; NaN = did not answer
+    out = team_binary(np.array([[0.5, 0.2], [0.8, np.nan]]))
+    np.testing.assert_allclose(out, [2 / 3, 0.2])
+    # list of arrays (one per forecaster)
+    np.testing.assert_allclose(
+        team_binary([np.array([0.5, 0.2]), np.array([0.8, 0.2])]), [2 / 3, 0.2]
+    )
+
+
+def test_team_binary_certainty_is_clipped_for_the_aggregate_only() -> None:
+    eps = 1e-9
+    expected = float(expit((math.log((1 - eps) / eps) + 0.0) / 2))
+    assert team_binary([1.0, 0.5]) == pytest.approx(expected)
+    assert team_binary([1.0, 0.0]) == pytest.approx(0.5)
+    assert team_binary([1.0]) == pytest.approx(1 - eps)
+    with pytest.raises(ScoringInputError, match="at least one"):
+        team_binary(np.array([[0.5, np.nan]]))
+    with pytest.raises(ScoringInputError, match="probability"):
+        team_binary([0.5, 1.5])
+
+
+def test_team_categorical() -> None:
+    probs = [[0.6, 0.3, 0.1], [0.5, 0.2, 0.3], [0.1, 0.8, 0.1]]
+    # hand: medians (0.5, 0.3, 0.1) sum 0.9
+    np.testing.assert_allclose(team_categorical(probs), np.array([0.5, 0.3, 0.1]) / 0.9)
+    # all medians zero: fall back to the mean
+    eye = np.eye(3)
+    np.testing.assert_allclose(team_categorical(eye), [1 / 3, 1 / 3, 1 / 3])
+    with pytest.raises(ScoringInputError, match="sum to 1"):
+        team_categorical([[0.5, 0.2]])
+
+
+def test_team_quantiles() -> None:
+    specs = [
+        {"family": "normal", "mu": 0.0, "sigma": 1.0},
+        {"family": "normal", "mu": 2.0, "sigma": 1.0},
+        {"family": "normal", "mu": 1.0, "sigma": 1.0},
+    ]
+    t = team_quantiles(specs)
+    assert t["family"] == "quantiles"
+    np.testing.assert_allclose(t["levels"], [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
+    np.testing.assert_allclose(t["values"], from_spec(specs[2]).ppf(t["levels"]))
+    mixed = [
+        {"family": "quantiles", "levels": [0.05, 0.5, 0.95], "values": [10, 14, 20]},
+        {"family": "lognormal", "mu": 2.6, "sigma": 0.2},
+    ]
+    t2 = team_quantiles(mixed, levels=(0.05, 0.5, 0.95), bounds=(3, 25))
+    assert len(t2["values"]) == 3 and np.all(np.diff(t2["values"]) > 0)
+    assert from_spec(t2, bounds=(3, 25)).cdf(t2["values"][1]) == pytest.approx(0.5)
+    with pytest.raises(ScoringInputError, match="at least one"):
+        team_quantiles([])
+
+
+def test_team_quantiles_ties_on_a_bound() -> None:
+    # both forecasters put 10% at the lower bound 0: the tie keeps the highest level
+    specs = [
+        {"family": "quantiles", "levels": [0.1, 0.5, 0.9], "values": [0.0, 0.2, 0.5]},
+        {"family": "quantiles", "levels": [0.1, 0.5, 0.9], "values": [0.0, 0.3, 0.6]},
+    ]
+    t = team_quantiles(specs, levels=(0.05, 0.1, 0.5, 0.9), bounds=(0.0, 1.0))
+    assert t["levels"] == [0.1, 0.5, 0.9]
+    assert t["values"][0] == 0.0
