@@ -767,6 +767,78 @@ def verify(against: str | None, as_json: bool, db: str | None) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option(
+    "--by",
+    type=click.Choice(["forecaster", "experiment", "tag", "kind"]),
+    help="One row per group.",
+)
+@click.option(
+    "--baseline", metavar="NAME", help="Skill against climatology, naive, team, or a forecaster."
+)
+@click.option(
+    "--compare",
+    "compare_pair",
+    nargs=2,
+    metavar="A B",
+    help="Paired differences between two forecasters.",
+)
+@click.option(
+    "--include-late",
+    is_flag=True,
+    help="Score late predictions too (default: pre-registered only).",
+)
+@click.option("--bits", is_flag=True, help="Log scores in bits instead of nats.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
+@click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
+@json_option
+@db_option
+def score(
+    by: str | None,
+    baseline: str | None,
+    compare_pair: tuple[str, str] | None,
+    include_late: bool,
+    bits: bool,
+    seed: int,
+    experiment: str | None,
+    as_json: bool,
+    db: str | None,
+) -> None:
+    """Score resolved questions: Brier, log, CORP MCB/DSC/UNC, CRPS, coverage, skill.
+
+    Per forecaster and question the latest pre-registered prediction counts; annulled
+    questions never count.
+
+    \b
+    Examples:
+      predtrack score
+      predtrack score --by forecaster --baseline climatology
+      predtrack score --compare alice bob
+      predtrack score --include-late --json
+    """
+    from predtrack.render import comparison_table, score_table
+    from predtrack.score import score_report
+    from predtrack.store.schema import open_store
+
+    document = score_report(
+        open_store(db),
+        by=by,
+        baseline=baseline,
+        include_late=include_late,
+        bits=bits,
+        seed=seed,
+        experiment=experiment,
+        compare_pair=compare_pair,
+    )
+    if as_json:
+        echo_json(document)
+        return
+    click.echo(score_table(document))
+    if "comparison" in document:
+        click.echo("")
+        click.echo(comparison_table(document["comparison"]))
+
+
 @cli.command("export")
 @click.option(
     "--format",

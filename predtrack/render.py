@@ -177,3 +177,127 @@ def resolve_run(run: Any) -> str:
     elif run.head:
         lines.append(f"Ledger head {run.head}")
     return "\n".join(lines)
+
+
+SCORE_COLUMNS = [
+    ("n", "n"),
+    ("brier", "Brier"),
+    ("log", "log"),
+    ("mcb", "MCB"),
+    ("dsc", "DSC"),
+    ("unc", "UNC"),
+    ("crps", "CRPS"),
+    ("coverage_50", "cov50"),
+    ("coverage_90", "cov90"),
+    ("brier_cat", "cat.Brier"),
+    ("rps", "RPS"),
+]
+
+
+def _with_ci(group: dict[str, Any], key: str) -> str:
+    value = fmt_number(group.get(key), 3)
+    ci = (group.get("ci") or {}).get(key)
+    if value and ci:
+        value += f" [{fmt_number(ci[0], 2)}, {fmt_number(ci[1], 2)}]"
+    return value
+
+
+def score_table(document: dict[str, Any]) -> str:
+    """The `score` table with a one-line legend."""
+    groups = document["groups"]
+    if not groups or not any(g["n"] for g in groups):
+        counts = document.get("counts", {})
+        return (
+            "Nothing to score yet: no resolved question has a "
+            + ("" if document.get("include_late") else "pre-registered (non-late) ")
+            + f"prediction ({counts.get('resolved', 0)} resolved, {counts.get('pending', 0)} pending)."
+        )
+    columns = [(k, h) for k, h in SCORE_COLUMNS if any(g.get(k) is not None for g in groups)]
+    skill_keys = []
+    if document.get("baseline"):
+        skill_keys = [
+            k
+            for k in ("brier", "log", "crps", "brier_cat")
+            if any(k in (g.get("skill") or {}) for g in groups)
+        ]
+    headers = ["group"] + [h for _, h in columns] + [f"skill {k}" for k in skill_keys]
+    rows = []
+    for g in groups:
+        row: list[Any] = [g["group"]]
+        for key, _ in columns:
+            row.append(
+                _with_ci(g, key)
+                if key in ("brier", "log", "crps", "brier_cat")
+                else fmt_number(g.get(key), 3)
+            )
+        for key in skill_keys:
+            row.append(fmt_number((g.get("skill") or {}).get(key), 3))
+        rows.append(row)
+    unit = document.get("log_unit", "nats")
+    lines = [table(headers, rows, right=list(range(1, len(headers))))]
+    lines.append(
+        f"Lower is better (Brier, log in {unit}, MCB, CRPS in each question's units); "
+        "higher is better: DSC, skill = 1 - S/S_ref; cov50/cov90 should be near 0.5/0.9. "
+        f"[..] = {document.get('ci_level', 0.9):.0%} bootstrap CI over questions."
+    )
+    scope = (
+        "including late predictions"
+        if document.get("include_late")
+        else "pre-registered predictions only"
+    )
+    lines.append(f"Scored: {scope}; baseline: {document.get('baseline') or 'none'}.")
+    infinite = sum(
+        g.get("log_infinite") or 0
+        for g in groups
+        if g["group"] not in ("team", "climatology", "naive")
+    )
+    if infinite:
+        lines.append(
+            f"{infinite} forecast(s) of exactly 0 or 1 were wrong: their log score is infinite."
+        )
+    return "\n".join(lines)
+
+
+def comparison_table(result: dict[str, Any]) -> str:
+    """The `score --compare A B` table and its plain-language verdict."""
+    a, b = result["a"], result["b"]
+    if not result["scores"]:
+        return f"{a} and {b} have no resolved question in common."
+    rows = []
+    verdicts = []
+    for row in result["scores"]:
+        ci = row.get("ci")
+        rows.append(
+            [
+                row["score"],
+                row["n"],
+                fmt_number(row["mean_diff"], 3),
+                f"[{fmt_number(ci[0], 3)}, {fmt_number(ci[1], 3)}]" if ci else "",
+                fmt_number(row["p_value"], 3),
+            ]
+        )
+        if row.get("note"):
+            verdicts.append(f"{row['score']}: {row['note']}")
+        elif row["mean_diff"] is not None and ci:
+            if ci[1] < 0:
+                verdicts.append(
+                    f"{row['score']}: {a} did better; the {result['ci_level']:.0%} CI excludes 0 (p = {fmt_number(row['p_value'], 2)})"
+                )
+            elif ci[0] > 0:
+                verdicts.append(
+                    f"{row['score']}: {b} did better; the {result['ci_level']:.0%} CI excludes 0 (p = {fmt_number(row['p_value'], 2)})"
+                )
+            else:
+                verdicts.append(
+                    f"{row['score']}: no clear difference (the CI includes 0, p = {fmt_number(row['p_value'], 2)})"
+                )
+    lines = [
+        f"{a} minus {b} over the questions both answered (negative: {a} did better)",
+        table(
+            ["score", "shared", "mean diff", f"{result['ci_level']:.0%} CI", "p (Wilcoxon)"],
+            rows,
+            right=[1, 2, 4],
+        ),
+    ]
+    lines += verdicts
+    return "\n".join(lines)
