@@ -343,8 +343,11 @@ def predict(
 
     for name in result.experiments:
         click.echo(f"Created experiment {name}")
-    for q in result.questions:
-        click.echo(f"Registered question #{q['id']} {q['label']} ({q['kind']}): {q['title']}")
+    if len(result.questions) <= 20:
+        for q in result.questions:
+            click.echo(f"Registered question #{q['id']} {q['label']} ({q['kind']}): {q['title']}")
+    else:
+        click.echo(f"Registered {len(result.questions)} questions")
     if len(result.predictions) <= 20:
         for p in result.predictions:
             late = f"  [LATE: {p.late_reason}]" if p.late else ""
@@ -911,6 +914,108 @@ def import_command(source: Any, db: str | None) -> None:
     init_store(db)
     result = import_ledger(open_store(db), entries)
     click.echo(f"Imported {result.entries} ledger entries; head {result.head}")
+
+
+@cli.command()
+@click.option(
+    "-o",
+    "--output",
+    default="report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write (replaced atomically).",
+)
+@click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
+@click.option("--title", help="Title of the report [default: from the experiment].")
+@click.option(
+    "--by",
+    type=click.Choice(["forecaster", "experiment", "tag", "kind"]),
+    default="forecaster",
+    show_default=True,
+    help="Besides the leaderboard per forecaster, a table of scores per experiment, tag or kind.",
+)
+@click.option(
+    "--include-late",
+    is_flag=True,
+    help="Score late predictions too (default: shown, but not scored).",
+)
+@click.option(
+    "--baseline",
+    default="climatology",
+    show_default=True,
+    metavar="NAME",
+    help="Skill against climatology, naive, team, or a forecaster.",
+)
+@click.option(
+    "--questions",
+    "questions",
+    default="200",
+    show_default=True,
+    metavar="N|all",
+    help="How many resolved questions to show in full; the rest are summarised.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
+@db_option
+def report(
+    output: Path,
+    experiment: str | None,
+    title: str | None,
+    by: str,
+    include_late: bool,
+    baseline: str,
+    questions: str,
+    seed: int,
+    db: str | None,
+) -> None:
+    """Write the HTML calibration and resolution report, one self-contained file.
+
+    Leaderboard with bootstrap intervals and head-to-head comparisons, CORP reliability
+    diagrams, PIT histograms and interval coverage, every question with its forecasts,
+    and the ledger verified at generation time. Prints the path of the file written.
+
+    \b
+    Examples:
+      predtrack report                             # ./report.html
+      predtrack report -o cheese.html -e cheese-maze --title "Cheese-maze pre-registration"
+      predtrack report --by tag --include-late --baseline team
+      predtrack report --db predictions.db.example -o example.html
+    """
+    from predtrack.errors import InputError
+    from predtrack.report import ReportOptions, write_report
+    from predtrack.store.schema import open_store
+
+    text = questions.strip().lower()
+    if text == "all":
+        limit: int | None = None
+    elif text.isdigit():
+        limit = int(text)
+    else:
+        raise InputError(f"--questions {questions!r}: expected a number >= 0 or 'all'")
+    options = ReportOptions(
+        title=title,
+        experiment=experiment,
+        by=by,
+        include_late=include_late,
+        baseline=baseline,
+        questions=limit,
+        seed=seed,
+    )
+    store = open_store(db)
+    progress = None
+    if sys.stderr.isatty():
+
+        def progress(step: str) -> None:
+            click.echo(f"\r\033[K{step}…", nl=False, err=True)
+
+    result = write_report(store, output, options, progress=progress)
+    if progress is not None:
+        click.echo("\r\033[K", nl=False, err=True)
+    if not result.verified:
+        warn(
+            f"verification FAILED ({result.problems} problem(s)); the report says so in red. "
+            "Run `predtrack verify` for details."
+        )
+    click.echo(str(result.path))
 
 
 def main() -> None:

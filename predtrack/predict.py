@@ -268,22 +268,19 @@ def register(
             return by_id[row.experiment_id]
 
         question_rows: dict[int, Question] = {}
+        taken: dict[int, set[str | None]] = {}  # question keys per experiment, this batch included
         question_info: list[dict[str, Any]] = []
         next_question = next_id(session, Question)
         for spec in questions:
             exp = experiment(spec.experiment)
             if spec.key is not None:
-                clash = session.exec(
-                    select(Question.id).where(
-                        Question.experiment_id == exp.id, Question.key == spec.key
+                if exp.id not in taken:
+                    taken[exp.id] = set(
+                        session.exec(select(Question.key).where(Question.experiment_id == exp.id))
                     )
-                ).first()
-                earlier = [
-                    q
-                    for q in question_rows.values()
-                    if q.experiment_id == exp.id and q.key == spec.key
-                ]
-                if clash is not None or earlier:
+                clash = spec.key in taken[exp.id]
+                taken[exp.id].add(spec.key)
+                if clash:
                     raise InputError(
                         _where(
                             spec.where,
@@ -348,30 +345,31 @@ def register(
             late_reason = None
             if exp.locked_at is not None and now >= exp.locked_at:
                 late_reason = f"made after {exp.name} was locked at {iso_z(exp.locked_at)}"
-            prediction = Prediction(
-                id=next_prediction,
-                question_id=row.id,
-                forecaster=pred.forecaster,
-                made_at=now,
-                forecast=result.text,
-                distribution=result.distribution,
-                note=pred.note,
-                late=late_reason is not None,
-                late_reason=late_reason,
-            )
+            # A plain row, not an ORM object: bulk files record 100,000 of them.
+            values = {
+                "id": next_prediction,
+                "question_id": row.id,
+                "forecaster": pred.forecaster,
+                "made_at": now,
+                "forecast": result.text,
+                "distribution": result.distribution,
+                "note": pred.note,
+                "late": late_reason is not None,
+                "late_reason": late_reason,
+            }
             next_prediction += 1
-            inserts.append(prediction)
+            inserts.append((Prediction, values))
             label = question_label(row, exp.name)
             recorded.append(
                 RecordedPrediction(
-                    prediction.id,
+                    values["id"],
                     row.id,
                     label,
                     row.kind,
                     pred.forecaster,
                     result.text,
                     result.distribution,
-                    prediction.late,
+                    values["late"],
                     late_reason,
                 )
             )

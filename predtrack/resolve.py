@@ -178,7 +178,7 @@ def resolve_pending(
     store: Store, *, by: str, experiment: str | None = None, dry_run: bool = False
 ) -> ResolveRun:
     """Evaluate every pending question's rule; record all resolutions in one transaction."""
-    from predtrack.rules import Evaluation, RulePending, evaluate_rule, parse_rule
+    from predtrack.rules import Evaluation, ReadCache, RulePending, evaluate_rule, parse_rule
 
     run = ResolveRun(dry_run=dry_run)
     with store.read() as session:
@@ -199,6 +199,7 @@ def resolve_pending(
 
     # Files are read before the write lock is taken: evaluation can be slow.
     evaluations: dict[int, Evaluation] = {}
+    cache: ReadCache = {}
     for question, name in pending:
         label = question_label(question, name)
         outcome = Outcome(question.id, label, question.title, "pending")
@@ -210,6 +211,7 @@ def resolve_pending(
                 question.kind,
                 categories=question.categories,
                 bounds=_bounds(question),
+                cache=cache,
             )
         except RulePending as waiting:
             outcome.reason = waiting.reason

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import GeneratorType
 from typing import Any, Literal
 
 from predtrack.errors import RuleError, RuleSyntaxError
@@ -408,28 +409,59 @@ class _Got:
     n: int | None = None
 
 
+ReadCache = dict[tuple[Any, ...], tuple[Any, str, int, datetime]]
+CACHE_MAX_BYTES = 32 * 1024 * 1024
+
+
 def evaluate_rule(
     rule: Rule,
     base_dir: str | os.PathLike[str],
     kind: str,
     categories: Sequence[str] | None = None,
     bounds: tuple[float | None, float | None] | None = None,
+    *,
+    cache: ReadCache | None = None,
 ) -> Evaluation:
-    """Read the rule's outcome from its file; RulePending if absent, RuleError if it fails."""
+    """Read the rule's outcome from its file; RulePending if absent, RuleError if it fails.
+
+    With a `cache` (one per resolve run), a file read once is not read again while its
+    inode, size and modification time are unchanged: 10,000 questions on one results file
+    parse it once.
+    """
     check_rule_for_kind(rule, kind, categories)
     # resolve() pins the real file behind symlinks, so a later `verify` re-hashes what was read.
     try:
         path = (Path(base_dir) / rule.file).resolve()
     except (OSError, RuntimeError) as e:  # a symlink loop
         raise RuleError(f"cannot resolve the path of {rule.file}: {e}") from None
-    src = _Source(rule, path)
-    try:
-        got = _select(rule, src)
-        sha, size, mtime = src.finish()
-    finally:
-        src.fh.close()
+    key = _cache_key(rule, path) if cache is not None else None
+    if cache is not None and key is not None and key in cache:
+        content, sha, size, mtime = cache[key]
+        got = _select(rule, content)
+    else:
+        src = _Source(rule, path)
+        keep = cache is not None and key is not None and src.st.st_size <= CACHE_MAX_BYTES
+        try:
+            content = _content(rule, src)
+            if keep and isinstance(content, GeneratorType):
+                content = list(content)  # CSV rows, kept for the next question on this file
+            got = _select(rule, content)
+            sha, size, mtime = src.finish()
+        finally:
+            src.fh.close()
+        if keep and cache is not None and key is not None:
+            cache[key] = (content, sha, size, mtime)
     value, k, n = _convert(rule, got, kind, categories, bounds)
     return Evaluation(value, k, n, str(path), sha, size, mtime, got.detail)
+
+
+def _cache_key(rule: Rule, path: Path) -> tuple[Any, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    # The last line of a JSON-lines file and the whole document differ: key by format too.
+    return (str(path), rule.format, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class _Source(io.RawIOBase):
@@ -497,13 +529,18 @@ class _Source(io.RawIOBase):
         return self.hash.hexdigest(), self.size, mtime
 
 
-def _select(rule: Rule, src: _Source) -> _Got:
+def _content(rule: Rule, src: _Source) -> Any:
+    """What the selector reads: a JSON document, or an iterator of CSV/TSV rows."""
+    if isinstance(rule.selector, Pointer | Counts):
+        return _load_json(src) if rule.format == "json" else _last_json_line(src)
+    return _rows(src, rule)
+
+
+def _select(rule: Rule, content: Any) -> _Got:
     sel, file = rule.selector, rule.file
     if isinstance(sel, Pointer | Counts):
-        if rule.format == "json":
-            doc, where = _load_json(src), ""
-        else:
-            doc, where = _last_json_line(src), f"the last line of {file}: "
+        doc = content
+        where = "" if rule.format == "json" else f"the last line of {file}: "
         if isinstance(sel, Pointer):
             value, at = _walk(doc, sel, file), str(sel) or "the document root"
             return _Got(value, at, f"{where}{at} = {_short(value)}")
@@ -515,8 +552,8 @@ def _select(rule: Rule, src: _Source) -> _Got:
             raise RuleError(f"count k={k} at {sel.k} exceeds n={n} at {sel.n} in {file}")
         return _Got(k / n, str(sel), f"{where}{sel.k} = {k} of {sel.n} = {n}", k=k, n=n)
     if isinstance(sel, Column):
-        return _select_column(rule, sel, src)
-    return _select_crossing(rule, sel, src)
+        return _select_column(rule, sel, iter(content))
+    return _select_crossing(rule, sel, iter(content))
 
 
 def _load_json(src: _Source) -> Any:
@@ -661,8 +698,8 @@ def _cell(row: list[str], i: int, name: str, line: int, file: str) -> str:
     return row[i]
 
 
-def _select_column(rule: Rule, sel: Column, src: _Source) -> _Got:
-    file, rows = rule.file, _rows(src, rule)
+def _select_column(rule: Rule, sel: Column, rows: Iterator[tuple[int, list[str]]]) -> _Got:
+    file = rule.file
     header = _header(rows, file)
     col, keep = _col(header, sel.name, file), _row_filter(header, sel.filters, file)
     count, lines, hit = 0, list[str](), None
@@ -692,8 +729,8 @@ def _select_column(rule: Rule, sel: Column, src: _Source) -> _Got:
     return _Got(value, f"{sel.name} (line {line})", f"{sel} = {value!r} at line {line}", True)
 
 
-def _select_crossing(rule: Rule, sel: Crossing, src: _Source) -> _Got:
-    file, rows = rule.file, _rows(src, rule)
+def _select_crossing(rule: Rule, sel: Crossing, rows: Iterator[tuple[int, list[str]]]) -> _Got:
+    file = rule.file
     header = _header(rows, file)
     xi, yi = _col(header, sel.x, file), _col(header, sel.y, file)
     keep = _row_filter(header, sel.filters, file)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -61,18 +63,42 @@ class Entry:
 
 @dataclass
 class Board:
-    """Everything scored in one store: real entries, the team, and the built-in baselines."""
+    """Everything scored in one store: real entries, and (computed when first asked for) the
+    team and the built-in baselines."""
 
     entries: list[Entry]
-    team: list[Entry]
-    baselines: dict[str, list[Entry]]
     questions: dict[int, dict[str, Any]]
     include_late: bool
     experiment: str | None
     counts: dict[str, int]
 
+    @cached_property
+    def team(self) -> list[Entry]:
+        """The virtual `team` forecaster's entries."""
+        team = _team_entries(self.entries)
+        score_entries(team)
+        return team
+
+    @cached_property
+    def baselines(self) -> dict[str, list[Entry]]:
+        """The built-in reference forecasts, by name."""
+        out = {name: _baseline_entries(self.entries, name) for name in BUILTIN_BASELINES}
+        for entries in out.values():
+            score_entries(entries)
+        return out
+
 
 # --- which predictions count ---
+
+
+class _Row(NamedTuple):
+    id: int
+    question_id: int
+    forecaster: str
+    made_at: datetime
+    late: bool
+    forecast: str
+    distribution: str  # JSON text, parsed only if this prediction counts
 
 
 def _collapse(predictions: list[Any]) -> list[Any]:
@@ -92,30 +118,51 @@ def _collapse(predictions: list[Any]) -> list[Any]:
 
 def collect(store: Store, *, include_late: bool = False, experiment: str | None = None) -> Board:
     """Load resolved questions and choose, per forecaster, the prediction that is scored."""
-    from sqlalchemy import func
+    from sqlalchemy import Text, func, type_coerce
+    from sqlalchemy import select as sa_select
     from sqlmodel import col, select
 
     from predtrack.experiments import get_experiment
-    from predtrack.questions import resolution_states
-    from predtrack.store.models import Experiment, Prediction, Question
+    from predtrack.store.models import Experiment, Prediction, Question, Resolution
 
     with store.read() as session:
-        query = select(Question, Experiment.name).join(Experiment)
+        # Core rows (attribute access like ORM objects, a fraction of the cost at 10,000 rows).
+        qt, rt = Question.__table__, Resolution.__table__  # type: ignore[attr-defined]
+        query = sa_select(qt, Experiment.name.label("experiment_name")).join(
+            Experiment.__table__,
+            qt.c.experiment_id == Experiment.__table__.c.id,  # type: ignore[attr-defined]
+        )
         if experiment is not None:
             get_experiment(session, experiment)
             query = query.where(Experiment.name == experiment)
-        questions = {q.id: (q, name) for q, name in session.exec(query)}
-        states = resolution_states(session, list(questions) if experiment is not None else None)
+        questions = {q.id: (q, q.experiment_name) for q in session.execute(query)}
+        current: dict[int, Any] = {}
+        for resolution in session.execute(sa_select(rt).order_by(rt.c.question_id, rt.c.id)):
+            if resolution.question_id in questions:
+                current[resolution.question_id] = resolution  # corrections come later: last wins
         resolved = [
-            qid for qid in questions if qid in states and states[qid].current.status == "resolved"
+            qid for qid in questions if qid in current and current[qid].status == "resolved"
         ]
-        by_question: dict[int, list[Prediction]] = defaultdict(list)
-        for prediction in session.exec(
-            select(Prediction)
-            .where(col(Prediction.question_id).in_(resolved))
-            .order_by(col(Prediction.question_id), col(Prediction.made_at), col(Prediction.id))
+        wanted = set(resolved)
+        by_question: dict[int, list[_Row]] = defaultdict(list)
+        # Plain tuples, not ORM objects (a large store has 100,000 predictions), and the
+        # distribution JSON is parsed only for the predictions that count.
+        table = Prediction.__table__  # type: ignore[attr-defined]
+        c = table.c
+        for row in session.execute(
+            sa_select(
+                c.id,
+                c.question_id,
+                c.forecaster,
+                c.made_at,
+                c.late,
+                c.forecast,
+                type_coerce(c.distribution, Text),
+            ).order_by(c.question_id, c.made_at, c.id)
         ):
-            by_question[prediction.question_id].append(prediction)
+            # Filtered here, not with a 10,000-item IN list in SQL.
+            if row[1] in wanted:
+                by_question[row[1]].append(_Row(*row))
         late_query = (
             select(func.count()).select_from(Prediction).where(col(Prediction.late).is_(True))
         )
@@ -126,17 +173,15 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
     counts = {
         "registered": len(questions),
         "resolved": len(resolved),
-        "annulled": sum(
-            1 for qid in questions if qid in states and states[qid].current.status == "annulled"
-        ),
-        "pending": sum(1 for qid in questions if qid not in states),
+        "annulled": sum(1 for r in current.values() if r.status == "annulled"),
+        "pending": sum(1 for qid in questions if qid not in current),
         "late": late_total,
     }
     entries: list[Entry] = []
     meta: dict[int, dict[str, Any]] = {}
     for qid in sorted(resolved):
         question, name = questions[qid]
-        resolution = states[qid].current
+        resolution = current[qid]
         label = f"{name}/{question.key}" if question.key else f"{name}#{question.id}"
         bounds = (
             (question.lower, question.upper)
@@ -153,45 +198,45 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
             "outcome": resolution.outcome,
             "resolution": resolution,
         }
-        per_forecaster: dict[str, list[Prediction]] = defaultdict(list)
+        per_forecaster: dict[str, list[_Row]] = defaultdict(list)
         for prediction in by_question.get(qid, []):
             per_forecaster[prediction.forecaster].append(prediction)
+        # Read the row's fields once: Core row attribute access is not free at 100,000 entries.
+        shared = {
+            "question_id": qid,
+            "label": label,
+            "title": question.title,
+            "experiment": name,
+            "kind": question.kind,
+            "tags": list(question.tags or []),
+            "outcome": resolution.outcome,
+            "k": resolution.k,
+            "n": resolution.n,
+            "resolved_at": resolution.resolved_at,
+            "bounds": bounds,
+            "categories": question.categories,
+            "ordered": question.ordered,
+        }
         for forecaster, history in per_forecaster.items():
-            kept = _collapse(history)
+            kept = _collapse(history) if len(history) > 1 else history
             eligible = [p for p in kept if include_late or not p.late]
             if not eligible:
                 continue
             chosen = eligible[-1]
             entries.append(
                 Entry(
-                    question_id=qid,
-                    label=label,
-                    title=question.title,
-                    experiment=name,
-                    kind=question.kind,
-                    tags=list(question.tags or []),
                     forecaster=forecaster,
-                    distribution=chosen.distribution,
-                    outcome=resolution.outcome,
-                    k=resolution.k,
-                    n=resolution.n,
-                    resolved_at=resolution.resolved_at,
-                    bounds=bounds,
-                    categories=question.categories,
-                    ordered=question.ordered,
+                    distribution=json.loads(chosen.distribution),
                     prediction_id=chosen.id,
                     made_at=chosen.made_at,
                     late=chosen.late,
                     forecast=chosen.forecast,
                     revisions=len(kept),
+                    **shared,
                 )
             )
-    board = Board(entries, [], {}, meta, include_late, experiment, counts)
-    board.team = _team_entries(entries)
-    board.baselines = {name: _baseline_entries(entries, name) for name in BUILTIN_BASELINES}
-    for group in (entries, board.team, *board.baselines.values()):
-        score_entries(group)
-    return board
+    score_entries(entries)
+    return Board(entries, meta, include_late, experiment, counts)
 
 
 # --- virtual forecasters ---
@@ -226,25 +271,37 @@ def _by_question(entries: Iterable[Entry]) -> dict[int, list[Entry]]:
 
 
 def _team_entries(entries: list[Entry]) -> list[Entry]:
-    """The `team` forecast on each question with at least two forecasters."""
-    team = []
-    for group in _by_question(entries).values():
-        if len(group) < 2:
-            continue
-        first = group[0]
-        if first.kind == "binary":
-            p = float(scoring.team_binary(np.array([[e.distribution["p"]] for e in group]))[0])
-            dist: dict[str, Any] = {"family": "bernoulli", "p": p}
-        elif first.kind == "categorical":
-            probs = np.array([e.distribution["probs"] for e in group])
-            dist = {
-                "family": "categorical",
-                "categories": list(first.distribution["categories"]),
-                "probs": scoring.team_categorical(probs).tolist(),
-            }
-        else:
-            dist = scoring.team_quantiles([e.distribution for e in group], bounds=first.bounds)
-        team.append(_virtual(first, TEAM, dist))
+    """The `team` forecast on each question with at least two forecasters (vectorised)."""
+    groups = [g for g in _by_question(entries).values() if len(g) >= 2]
+    team: list[Entry] = []
+    binary = [g for g in groups if g[0].kind == "binary"]
+    if binary:
+        # Forecasters x questions, NaN where a forecaster did not answer.
+        width = max(len(g) for g in binary)
+        matrix = np.full((width, len(binary)), np.nan)
+        for j, g in enumerate(binary):
+            matrix[: len(g), j] = [e.distribution["p"] for e in g]
+        for g, p in zip(binary, np.atleast_1d(scoring.team_binary(matrix)), strict=True):
+            team.append(_virtual(g[0], TEAM, {"family": "bernoulli", "p": float(p)}))
+    for g in (g for g in groups if g[0].kind == "categorical"):
+        probs = np.array([e.distribution["probs"] for e in g])
+        team.append(
+            _virtual(
+                g[0],
+                TEAM,
+                {
+                    "family": "categorical",
+                    "categories": list(g[0].distribution["categories"]),
+                    "probs": scoring.team_categorical(probs).tolist(),
+                },
+            )
+        )
+    continuous = [g for g in groups if g[0].kind in CONTINUOUS]
+    specs = scoring.team_quantiles_many(
+        [[e.distribution for e in g] for g in continuous], [g[0].bounds for g in continuous]
+    )
+    team.extend(_virtual(g[0], TEAM, spec) for g, spec in zip(continuous, specs, strict=True))
+    team.sort(key=lambda e: e.question_id)
     return team
 
 
@@ -364,8 +421,9 @@ def _ci(values: Sequence[float], seed: int) -> list[float] | None:
     if len(values) < 2:
         return None
     arr = np.asarray(values, dtype=float)
-    # The bootstrap costs resamples x questions: keep large stores fast.
-    resamples = 2000 if len(arr) <= 5000 else max(200, int(1e7 // len(arr)))
+    # The bootstrap costs resamples x questions: 2,000 resamples up to 2,000 questions, fewer
+    # (never under 200) beyond 1,000, where the CI of a mean is narrow and stable anyway.
+    resamples = int(min(2000, max(200, 2_000_000 // len(arr))))
     lo, hi = scoring.bootstrap_ci(arr, level=CI_LEVEL, n_resamples=resamples, seed=seed)
     return [float(lo), float(hi)]
 
@@ -459,24 +517,29 @@ def _score_map(entries: Iterable[Entry], key: str) -> dict[int, float]:
     return {e.question_id: e.scores[key] for e in entries if key in e.scores}
 
 
-def skill_scores(entries: Sequence[Entry], reference: Sequence[Entry]) -> dict[str, Any]:
+def skill_scores(
+    entries: Sequence[Entry],
+    reference: Sequence[Entry],
+    ref_maps: dict[str, dict[int, float]] | None = None,
+) -> dict[str, Any]:
     """1 − S/S_ref per score, over the questions both the group and the reference scored."""
     out: dict[str, Any] = {}
     for key in ("brier", "log", "crps", "brier_cat"):
-        mine = _score_map(entries, key)
-        ref = _score_map(reference, key)
-        shared = [q for q in mine if q in ref]
+        ref = ref_maps[key] if ref_maps is not None else _score_map(reference, key)
         # A group can hold several forecasters per question: average over entries, not questions.
-        values = [e.scores[key] for e in entries if key in e.scores and e.question_id in ref]
-        refs = [ref[e.question_id] for e in entries if key in e.scores and e.question_id in ref]
-        if shared:
-            s, s_ref = float(np.mean(values)), float(np.mean(refs))
+        pairs = [
+            (e.scores[key], ref[e.question_id])
+            for e in entries
+            if key in e.scores and e.question_id in ref
+        ]
+        if pairs:
+            s, s_ref = (float(np.mean(v)) for v in zip(*pairs, strict=True))
             out[key] = (
                 float(scoring.skill(s, s_ref))
                 if math.isfinite(s) and math.isfinite(s_ref)
                 else None
             )
-            out[f"n_{key}"] = len(values)
+            out[f"n_{key}"] = len(pairs)
     return out
 
 
@@ -572,6 +635,9 @@ def summarize(
             ordered.append((TEAM, board.team))
         if baseline in BUILTIN_BASELINES and reference:
             ordered.append((baseline, reference))
+    ref_maps = None
+    if reference is not None:
+        ref_maps = {k: _score_map(reference, k) for k in ("brier", "log", "crps", "brier_cat")}
     result = []
     for name, members in ordered:
         stats = group_stats(members, seed=seed)
@@ -579,7 +645,7 @@ def summarize(
         if name == TEAM:
             stats["virtual"] = "median of the forecasters (mean log-odds for binary)"
         if reference is not None:
-            stats["skill"] = skill_scores(members, reference)
+            stats["skill"] = skill_scores(members, reference, ref_maps)
         result.append(convert_bits(stats) if bits else stats)
     return {
         "groups": result,

@@ -12,7 +12,12 @@ quantile sets, counts, batch scoring of distribution specs),
 baselines) and :mod:`.aggregate` (team forecasts).
 """
 
-from predtrack.scoring.aggregate import team_binary, team_categorical, team_quantiles
+from predtrack.scoring.aggregate import (
+    team_binary,
+    team_categorical,
+    team_quantiles,
+    team_quantiles_many,
+)
 from predtrack.scoring.binary import (
     BandResult,
     CorpResult,
@@ -115,5 +120,6 @@ __all__ = [
     "team_binary",
     "team_categorical",
     "team_quantiles",
+    "team_quantiles_many",
     "wilson_interval",
 ]

@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit
+from scipy.special import betaincinv, expit, ndtri
 
 from predtrack.errors import ScoringInputError
 from predtrack.scoring._validate import FloatArray, as_float
 from predtrack.scoring.distributions import BoundsLike, from_spec
 
-__all__ = ["CLIP", "team_binary", "team_categorical", "team_quantiles"]
+__all__ = ["CLIP", "team_binary", "team_categorical", "team_quantiles", "team_quantiles_many"]
 
 #: Probabilities are clipped to [CLIP, 1 - CLIP] before averaging log-odds,
 #: only inside :func:`team_binary` (individual scores are never clipped).
@@ -169,7 +169,10 @@ def team_quantiles(
         raise ScoringInputError("levels must be a list of at least 2 probabilities")
     if (lv <= 0).any() or (lv >= 1).any() or (np.diff(lv) <= 0).any():
         raise ScoringInputError("levels must be strictly increasing and strictly between 0 and 1")
-    q = np.vstack([np.asarray(from_spec(s, bounds).ppf(lv), dtype=np.float64) for s in specs])
+    return _median_set(_ppf_rows(specs, [bounds] * len(specs), lv), lv)
+
+
+def _median_set(q: FloatArray, lv: FloatArray) -> dict[str, Any]:
     med = np.median(q, axis=0)
     # within a run of equal values keep the highest level (right-continuous CDF)
     keep = np.append(med[:-1] < med[1:], True)
@@ -180,3 +183,54 @@ def team_quantiles(
         "levels": [float(v) for v in lv[keep]],
         "values": [float(v) for v in med[keep]],
     }
+
+
+def _ppf_rows(
+    specs: Sequence[Mapping[str, Any]], bounds: Sequence[BoundsLike], lv: FloatArray
+) -> FloatArray:
+    """Quantiles of each spec at the levels `lv`, closed forms vectorised by family."""
+    out = np.empty((len(specs), lv.size))
+    z = ndtri(lv)
+    by_family: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        by_family.setdefault(str(spec.get("family")), []).append(i)
+    for family, rows in by_family.items():
+        chosen = [specs[i] for i in rows]
+        if family in ("normal", "lognormal"):
+            mu = np.array([float(s["mu"]) for s in chosen])[:, None]
+            sigma = np.array([float(s["sigma"]) for s in chosen])[:, None]
+            if (sigma <= 0).any() or not np.isfinite(mu).all():
+                raise ScoringInputError(f"{family} specs need finite mu and sigma > 0")
+            values = mu + sigma * z[None, :]
+            out[rows] = np.exp(values) if family == "lognormal" else values
+        elif family == "beta":
+            a = np.array([float(s["alpha"]) for s in chosen])[:, None]
+            b = np.array([float(s["beta"]) for s in chosen])[:, None]
+            if (a <= 0).any() or (b <= 0).any():
+                raise ScoringInputError("beta specs need alpha > 0 and beta > 0")
+            out[rows] = betaincinv(a, b, lv[None, :])
+        else:
+            for i in rows:
+                out[i] = np.asarray(from_spec(specs[i], bounds[i]).ppf(lv), dtype=np.float64)
+    return out
+
+
+def team_quantiles_many(
+    groups: Sequence[Sequence[Mapping[str, Any]]],
+    bounds: Sequence[BoundsLike],
+    levels: Sequence[float] = _DEFAULT_LEVELS,
+) -> list[dict[str, Any]]:
+    """`team_quantiles` for many questions at once (one group of specs per question)."""
+    lv = as_float(levels, "levels")
+    flat = [spec for group in groups for spec in group]
+    flat_bounds = [b for group, b in zip(groups, bounds, strict=True) for _ in group]
+    if not flat:
+        return []
+    q = _ppf_rows(flat, flat_bounds, lv)
+    out, start = [], 0
+    for group in groups:
+        if not group:
+            raise ScoringInputError("team_quantiles needs at least one forecast per question")
+        out.append(_median_set(q[start : start + len(group)], lv))
+        start += len(group)
+    return out

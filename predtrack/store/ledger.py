@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, Table, func, select, text
+from sqlalchemy import Boolean, Float, Integer, Table, Text, func, insert, select, text, type_coerce
 from sqlmodel import Session, SQLModel
 
 from predtrack.errors import InputError
 from predtrack.store.models import DOMAIN_TABLES, LedgerEntry
-from predtrack.store.types import UTCDateTime, canonical_json, iso_z
+from predtrack.store.types import JSONText, UTCDateTime, canonical_json, iso_z
 
 GENESIS = "0" * 64
 TRIGGERS = ("ledger_no_update", "ledger_no_delete")
@@ -78,34 +78,50 @@ def format_head(seq: int, digest: str, *, full: bool = False) -> str:
     return f"{seq}:{digest if full else digest[:16]}"
 
 
+Row = tuple[type[SQLModel], dict[str, Any]]
+
+
 def record(
     session: Session,
     kind: str,
     *,
     at: datetime,
     by: str,
-    inserts: Iterable[SQLModel] = (),
+    inserts: Iterable[SQLModel | Row] = (),
     updates: Iterable[tuple[SQLModel, Iterable[str]]] = (),
     info: Mapping[str, Any] | None = None,
 ) -> LedgerEntry:
-    """Write domain rows and the one ledger entry that describes them, in the caller's transaction."""
+    """Write domain rows and the one ledger entry that describes them, in the caller's transaction.
+
+    Inserts are ORM objects or `(Model, values)` pairs; both go in with one executemany per
+    table (bulk files insert 100,000 rows), parents before children.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in inserts:
+        if isinstance(item, tuple):
+            model, values = item
+        else:
+            model = type(item)
+            values = {c.name: getattr(item, c.name) for c in table_of(model).columns}
+        groups.setdefault(table_of(model).name, []).append(values)
+    tables = {table_of(model).name: table_of(model) for model in DOMAIN_TABLES.values()}
     inserted: dict[str, list[dict[str, Any]]] = {}
-    groups: dict[str, list[SQLModel]] = {}
-    for obj in inserts:
-        groups.setdefault(table_of(type(obj)).name, []).append(obj)
-    # Without relationship() the unit of work does not order tables by foreign key:
-    # flush parents before children.
-    for name in [*DOMAIN_TABLES, *(g for g in groups if g not in DOMAIN_TABLES)]:
+    for name in DOMAIN_TABLES:
         if name in groups:
-            session.add_all(groups[name])
-            session.flush()
-            inserted[name] = [object_payload(obj) for obj in groups[name]]
+            table = tables[name]
+            rows = [{c.name: values.get(c.name) for c in table.columns} for values in groups[name]]
+            session.execute(insert(table), rows)
+            inserted[name] = [row_payload(table, row) for row in rows]
+    unknown = set(groups) - set(DOMAIN_TABLES)
+    if unknown:
+        raise ValueError(f"record() cannot insert into {sorted(unknown)}")
     updated: dict[str, list[dict[str, Any]]] = {}
     for obj, fields in updates:
         session.add(obj)
         full = object_payload(obj)
         change = {"id": full["id"], **{name: full[name] for name in fields}}
         updated.setdefault(table_of(type(obj)).name, []).append(change)
+    session.flush()
     body: dict[str, Any] = {"kind": kind, "at": iso_z(at), "by": by}
     if inserted:
         body["insert"] = inserted
@@ -189,28 +205,19 @@ def verify_chain(session: Session, *, against: str | None = None) -> Verificatio
         ).order_by(LedgerEntry.seq)  # type: ignore[call-overload]  # type: ignore[arg-type]
     ).all()
     expected: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in DOMAIN_TABLES}
-    origin: dict[tuple[str, int, str], int] = {}
+    inserted_at: dict[tuple[str, int], int] = {}
+    updated_at: dict[tuple[str, int, str], int] = {}
     prev_hash, prev_seq = GENESIS, 0
     for seq, prev, kind, payload, digest in rows:
         if seq != prev_seq + 1:
-            problems.append(
-                Problem(
-                    seq,
-                    "ledger",
-                    "seq",
-                    f"expected seq {prev_seq + 1}, found {seq}: entries missing or reordered",
-                )
-            )
+            message = f"expected seq {prev_seq + 1}, found {seq}: entries missing or reordered"
+            problems.append(Problem(seq, "ledger", "seq", message))
         if prev != prev_hash:
-            problems.append(
-                Problem(
-                    seq, "ledger", "prev", "prev does not match the hash of the entry before it"
-                )
-            )
+            message = "prev does not match the hash of the entry before it"
+            problems.append(Problem(seq, "ledger", "prev", message))
         if chain_hash(prev, payload) != digest:
-            problems.append(
-                Problem(seq, "ledger", "hash", "hash does not match sha256(prev ‖ payload)")
-            )
+            message = "hash does not match sha256(prev ‖ payload)"
+            problems.append(Problem(seq, "ledger", "hash", message))
         prev_hash, prev_seq = digest, seq
         try:
             body = json.loads(payload)
@@ -218,74 +225,19 @@ def verify_chain(session: Session, *, against: str | None = None) -> Verificatio
             problems.append(Problem(seq, "ledger", "payload", "payload is not valid JSON"))
             continue
         if body.get("kind") != kind:
-            problems.append(
-                Problem(
-                    seq,
-                    "ledger",
-                    "kind",
-                    f"kind {kind!r} differs from the payload's {body.get('kind')!r}",
-                )
-            )
-        for table_name, new_rows in body.get("insert", {}).items():
-            bucket = expected.setdefault(table_name, {})
-            for row in new_rows:
-                if row["id"] in bucket:
-                    problems.append(
-                        Problem(seq, table_name, "id", f"id={row['id']} inserted twice")
-                    )
-                bucket[row["id"]] = dict(row)
-                for name in row:
-                    origin[(table_name, row["id"], name)] = seq
-        for table_name, changes in body.get("update", {}).items():
-            bucket = expected.setdefault(table_name, {})
-            for change in changes:
-                target_row = bucket.get(change["id"])
-                if target_row is None:
-                    problems.append(
-                        Problem(
-                            seq,
-                            table_name,
-                            "id",
-                            f"update of id={change['id']}, which no entry inserted",
-                        )
-                    )
-                    continue
-                target_row.update(change)
-                for name in change:
-                    origin[(table_name, change["id"], name)] = seq
+            message = f"kind {kind!r} differs from the payload's {body.get('kind')!r}"
+            problems.append(Problem(seq, "ledger", "kind", message))
+        _replay(seq, body, expected, inserted_at, updated_at, problems)
 
     for table_name, model in DOMAIN_TABLES.items():
-        table = table_of(model)
-        wanted = expected.get(table_name, {})
-        seen: set[int] = set()
-        for stored in session.execute(select(table)).mappings():
-            actual = row_payload(table, stored)
-            row_id = actual["id"]
-            seen.add(row_id)
-            want = wanted.get(row_id)
-            if want is None:
-                problems.append(Problem(None, table_name, None, f"id={row_id} has no ledger entry"))
-                continue
-            for name, value in actual.items():
-                # Compare types too: 1 and True, or "1" and 1, are different stored values.
-                if want.get(name) != value or type(want.get(name)) is not type(value):
-                    problems.append(
-                        Problem(
-                            origin.get((table_name, row_id, name)),
-                            table_name,
-                            name,
-                            f"id={row_id}: stored {_short(value)}, ledger says {_short(want.get(name))}",
-                        )
-                    )
-        for row_id in sorted(set(wanted) - seen):
-            problems.append(
-                Problem(
-                    origin.get((table_name, row_id, "id")),
-                    table_name,
-                    None,
-                    f"id={row_id} is missing",
-                )
-            )
+        _compare_table(
+            session,
+            table_of(model),
+            expected.get(table_name, {}),
+            inserted_at,
+            updated_at,
+            problems,
+        )
 
     for name in TRIGGERS:
         if not _trigger_exists(session, name):
@@ -297,7 +249,7 @@ def verify_chain(session: Session, *, against: str | None = None) -> Verificatio
         head=head,
         head_full=format_head(prev_seq, prev_hash, full=True) if rows else None,
         problems=problems,
-        inserted_by={(t, i): seq for (t, i, name), seq in origin.items() if name == "id"},
+        inserted_by=inserted_at,
     )
     if target is not None:
         seq, digest = target
@@ -321,6 +273,95 @@ def verify_chain(session: Session, *, against: str | None = None) -> Verificatio
                 )
             )
     return result
+
+
+def _replay(
+    seq: int,
+    body: dict[str, Any],
+    expected: dict[str, dict[int, dict[str, Any]]],
+    inserted_at: dict[tuple[str, int], int],
+    updated_at: dict[tuple[str, int, str], int],
+    problems: list[Problem],
+) -> None:
+    """Apply one ledger entry's inserts and updates to the expected state of every table."""
+    for table_name, new_rows in body.get("insert", {}).items():
+        bucket = expected.setdefault(table_name, {})
+        for row in new_rows:
+            if row["id"] in bucket:
+                problems.append(Problem(seq, table_name, "id", f"id={row['id']} inserted twice"))
+            bucket[row["id"]] = dict(row)
+            inserted_at[(table_name, row["id"])] = seq
+    for table_name, changes in body.get("update", {}).items():
+        bucket = expected.setdefault(table_name, {})
+        for change in changes:
+            target_row = bucket.get(change["id"])
+            if target_row is None:
+                message = f"update of id={change['id']}, which no entry inserted"
+                problems.append(Problem(seq, table_name, "id", message))
+                continue
+            target_row.update(change)
+            for name in change:
+                updated_at[(table_name, change["id"], name)] = seq
+
+
+def _storage_form(column: Any) -> Callable[[Any], Any]:
+    """How a ledger value looks as stored in this column (times are stored as given)."""
+    if isinstance(column.type, JSONText):
+        return lambda v: None if v is None else canonical_json(v)
+    return lambda v: v
+
+
+def _compare_table(
+    session: Session,
+    table: Table,
+    wanted: dict[int, dict[str, Any]],
+    inserted_at: dict[tuple[str, int], int],
+    updated_at: dict[tuple[str, int, str], int],
+    problems: list[Problem],
+) -> None:
+    """Compare every stored row, in its raw stored form, with what the ledger says."""
+    columns = list(table.columns)
+    # Raw text for times and JSON: no parsing of 100,000 rows, and byte-exact comparison.
+    selected = [
+        type_coerce(c, Text) if isinstance(c.type, UTCDateTime | JSONText) else c for c in columns
+    ]
+    forms = [_storage_form(c) for c in columns]
+    names = [c.name for c in columns]
+    seen: set[int] = set()
+    for stored in session.execute(select(*selected)):
+        row_id = stored[0]
+        seen.add(row_id)
+        want = wanted.get(row_id)
+        if want is None:
+            problems.append(Problem(None, table.name, None, f"id={row_id} has no ledger entry"))
+            continue
+        for name, form, value in zip(names, forms, stored, strict=True):
+            expected_value = form(want.get(name))
+            # Compare types too: 1 and True, or "1" and 1, are different stored values.
+            if value != expected_value or type(value) is not type(expected_value):
+                if (
+                    isinstance(value, bool | int)
+                    and isinstance(expected_value, bool)
+                    and bool(value) == expected_value
+                ):
+                    continue  # a driver handing back 0/1 for a boolean column
+                if (
+                    isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and isinstance(expected_value, float)
+                    and float(value) == expected_value
+                ):
+                    continue  # REAL columns may hand back an integral float as int
+                seq = updated_at.get(
+                    (table.name, row_id, name), inserted_at.get((table.name, row_id))
+                )
+                message = (
+                    f"id={row_id}: stored {_short(value)}, ledger says {_short(want.get(name))}"
+                )
+                problems.append(Problem(seq, table.name, name, message))
+    for row_id in sorted(set(wanted) - seen):
+        seq = inserted_at.get((table.name, row_id))
+        problems.append(Problem(seq, table.name, None, f"id={row_id} is missing"))
 
 
 def _trigger_exists(session: Session, name: str) -> bool:
