@@ -176,7 +176,7 @@ def _parse(
     pred: NewPrediction, kind: str | None, question: NewQuestion | Question
 ) -> ParsedForecast:
     bounds = None
-    categories = None
+    categories: Sequence[str] | None = None
     if isinstance(question, Question):
         if question.lower is not None and question.upper is not None:
             bounds = (question.lower, question.upper)
@@ -346,7 +346,7 @@ def register(
             if exp.locked_at is not None and now >= exp.locked_at:
                 late_reason = f"made after {exp.name} was locked at {iso_z(exp.locked_at)}"
             # A plain row, not an ORM object: bulk files record 100,000 of them.
-            values = {
+            values: dict[str, Any] = {
                 "id": next_prediction,
                 "question_id": row.id,
                 "forecaster": pred.forecaster,

@@ -123,18 +123,18 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
     from sqlmodel import col, select
 
     from predtrack.experiments import get_experiment
+    from predtrack.store.ledger import table_of
     from predtrack.store.models import Experiment, Prediction, Question, Resolution
 
     with store.read() as session:
         # Core rows (attribute access like ORM objects, a fraction of the cost at 10,000 rows).
-        qt, rt = Question.__table__, Resolution.__table__  # type: ignore[attr-defined]
-        query = sa_select(qt, Experiment.name.label("experiment_name")).join(
-            Experiment.__table__,
-            qt.c.experiment_id == Experiment.__table__.c.id,  # type: ignore[attr-defined]
+        qt, rt, et = table_of(Question), table_of(Resolution), table_of(Experiment)
+        query = sa_select(qt, et.c.name.label("experiment_name")).join(
+            et, qt.c.experiment_id == et.c.id
         )
         if experiment is not None:
             get_experiment(session, experiment)
-            query = query.where(Experiment.name == experiment)
+            query = query.where(et.c.name == experiment)
         questions = {q.id: (q, q.experiment_name) for q in session.execute(query)}
         current: dict[int, Any] = {}
         for resolution in session.execute(sa_select(rt).order_by(rt.c.question_id, rt.c.id)):
@@ -147,8 +147,7 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
         by_question: dict[int, list[_Row]] = defaultdict(list)
         # Plain tuples, not ORM objects (a large store has 100,000 predictions), and the
         # distribution JSON is parsed only for the predictions that count.
-        table = Prediction.__table__  # type: ignore[attr-defined]
-        c = table.c
+        c = table_of(Prediction).c
         for row in session.execute(
             sa_select(
                 c.id,

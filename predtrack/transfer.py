@@ -55,7 +55,7 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
         where = f"line {number}"
         try:
             entry = json.loads(line)
-        except ValueError as error:
+        except json.JSONDecodeError as error:
             raise InputError(f"{where}: not valid JSON ({error.msg})") from error
         if not isinstance(entry, dict) or set(entry) != set(FIELDS):
             raise InputError(f"{where}: expected exactly the fields {', '.join(FIELDS)}")

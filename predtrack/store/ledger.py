@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Boolean, Float, Integer, Table, Text, func, insert, select, text, type_coerce
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from predtrack.errors import InputError
 from predtrack.store.models import DOMAIN_TABLES, LedgerEntry
@@ -66,7 +66,9 @@ def next_id(session: Session, model: type[SQLModel]) -> int:
 def head_entry(session: Session) -> tuple[int, str]:
     """(seq, hash) of the newest ledger entry, or (0, GENESIS) for an empty ledger."""
     row = session.execute(
-        select(LedgerEntry.seq, LedgerEntry.hash).order_by(LedgerEntry.seq.desc()).limit(1)  # type: ignore[attr-defined]
+        select(col(LedgerEntry.seq), col(LedgerEntry.hash))
+        .order_by(col(LedgerEntry.seq).desc())
+        .limit(1)
     ).first()
     if row is None:
         return 0, GENESIS
@@ -197,12 +199,12 @@ def verify_chain(session: Session, *, against: str | None = None) -> Verificatio
     problems: list[Problem] = []
     rows = session.execute(
         select(
-            LedgerEntry.seq,
-            LedgerEntry.prev,
-            LedgerEntry.kind,
-            LedgerEntry.payload,
-            LedgerEntry.hash,
-        ).order_by(LedgerEntry.seq)  # type: ignore[call-overload]  # type: ignore[arg-type]
+            col(LedgerEntry.seq),
+            col(LedgerEntry.prev),
+            col(LedgerEntry.kind),
+            col(LedgerEntry.payload),
+            col(LedgerEntry.hash),
+        ).order_by(col(LedgerEntry.seq))
     ).all()
     expected: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in DOMAIN_TABLES}
     inserted_at: dict[tuple[str, int], int] = {}
