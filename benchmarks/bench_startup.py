@@ -23,7 +23,9 @@ def timed(args: list[str], env: dict[str, str], cwd: Path, repeat: int) -> float
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(args, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            args, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 
@@ -46,8 +48,13 @@ def main() -> None:
         for _ in range(options.repeat):
             i = next(counter)
             start = time.perf_counter()
-            subprocess.run([exe, "predict", f"Question {i}", "30%", "--key", f"q{i}"], env=env, cwd=cwd,
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [exe, "predict", f"Question {i}", "30%", "--key", f"q{i}"],
+                env=env,
+                cwd=cwd,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             samples.append(time.perf_counter() - start)
         predict_time = statistics.median(samples)
     rows = [
@@ -57,9 +64,19 @@ def main() -> None:
         ("predtrack predict", predict_time, predict_time - sqlmodel, 0.25),
     ]
     if options.json:
-        print(json.dumps([{"command": c, "seconds": t, "over_baseline": d, "target": g} for c, t, d, g in rows], indent=2))
+        print(
+            json.dumps(
+                [
+                    {"command": c, "seconds": t, "over_baseline": d, "target": g}
+                    for c, t, d, g in rows
+                ],
+                indent=2,
+            )
+        )
         return
-    print(f"median of {options.repeat} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(
+        f"median of {options.repeat} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    )
     print(f"{'command':32} {'time':>8} {'over baseline':>14} {'target':>8}  ok")
     for command, seconds, over, target in rows:
         over_text = f"{over:+.3f} s" if over is not None else ""

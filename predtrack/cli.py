@@ -17,6 +17,18 @@ from predtrack.errors import PredtrackError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class InputFailure(click.ClickException):
+    """Bad input: exit code 2."""
+
+    exit_code = 2
+
+
+class CheckFailure(click.ClickException):
+    """A failed check or an unexpected failure: exit code 1."""
+
+    exit_code = 1
+
+
 class PredtrackGroup(click.Group):
     """A group that turns PredtrackError into `Error: ...` and its exit code, never a traceback."""
 
@@ -24,9 +36,8 @@ class PredtrackGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PredtrackError as error:
-            exception = click.ClickException(str(error))
-            exception.exit_code = error.exit_code
-            raise exception from None
+            failure = InputFailure if error.exit_code == 2 else CheckFailure
+            raise failure(str(error)) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except KeyboardInterrupt:
@@ -34,12 +45,10 @@ class PredtrackGroup(click.Group):
         except Exception as error:
             if os.environ.get("PREDTRACK_DEBUG"):
                 raise
-            exception = click.ClickException(
+            raise CheckFailure(
                 f"unexpected {type(error).__name__}: {error} "
                 "(set PREDTRACK_DEBUG=1 to see the traceback, and please report it)"
-            )
-            exception.exit_code = 1
-            raise exception from None
+            ) from None
 
 
 def db_option(func: F) -> F:
@@ -351,9 +360,14 @@ def predict(
     if len(result.predictions) <= 20:
         for p in result.predictions:
             late = f"  [LATE: {p.late_reason}]" if p.late else ""
+            stored = describe(p.distribution)
+            shown = (
+                ""
+                if stored.replace(" ", "") == p.forecast.replace(" ", "")
+                else f" (stored as {stored})"
+            )
             click.echo(
-                f"Recorded prediction #{p.id} on {p.question} by {p.forecaster}: "
-                f"{p.forecast} -> {describe(p.distribution)}{late}"
+                f"Recorded prediction #{p.id} on {p.question} by {p.forecaster}: {p.forecast}{shown}{late}"
             )
     else:
         late_count = sum(p.late for p in result.predictions)

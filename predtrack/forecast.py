@@ -373,7 +373,9 @@ def _continuous(
                 raise ForecastError(f"{family}(...) needs a standard deviation > 0, got {sigma:g}")
             dist: dict[str, Any] = {"family": family, "mu": mu, "sigma": sigma}
             if family == "lognormal" and abs(mu) > 700:
-                raise ForecastError(f"lognormal(mu, sd) takes mu on the log scale: exp({mu:g}) overflows")
+                raise ForecastError(
+                    f"lognormal(mu, sd) takes mu on the log scale: exp({mu:g}) overflows"
+                )
             median = math.exp(mu) if family == "lognormal" else mu
             _check_inside(support, [median], text)
         elif family == "beta":

@@ -413,7 +413,12 @@ def score_entries(entries: Sequence[Entry]) -> None:
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    return float(np.mean(values)) if len(values) else None
+    """The mean; None when empty or undefined (+inf and -inf log densities together)."""
+    if not len(values):
+        return None
+    with np.errstate(invalid="ignore"):
+        mean = float(np.mean(values))
+    return None if math.isnan(mean) else mean
 
 
 def _ci(values: Sequence[float], seed: int) -> list[float] | None:

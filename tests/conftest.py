@@ -56,7 +56,9 @@ def _postgres_server() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
     """A fresh, empty database URL on each backend, also exported as PREDTRACK_DB."""
     if request.param == "sqlite":
         url = str(tmp_path / "predictions.db")

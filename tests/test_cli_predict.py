@@ -46,12 +46,50 @@ by = "carol"
 
 
 def test_the_issue_tour(store_db: str, run: Run) -> None:
-    run("predict", "Mouse reaches cheese, size 25, cheese top-left", "30%", "-e", "cheese-maze", "--key", "tl25")
-    run("predict", "Size at which behaviour flips", "10 to 20", "--kind", "quantity",
-        "--unit", "maze size", "-e", "cheese-maze", "--key", "flip")
-    run("predict", "Cheese fraction at size 25", "beta(3,7)", "--kind", "fraction", "-e", "cheese-maze", "--key", "frac25")
-    run("predict", "Which behaviour at size 25", "shortest-path:0.5, top-right-first:0.3, mixed:0.2",
-        "--kind", "categorical", "-e", "cheese-maze", "--key", "behaviour")
+    run(
+        "predict",
+        "Mouse reaches cheese, size 25, cheese top-left",
+        "30%",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "tl25",
+    )
+    run(
+        "predict",
+        "Size at which behaviour flips",
+        "10 to 20",
+        "--kind",
+        "quantity",
+        "--unit",
+        "maze size",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "flip",
+    )
+    run(
+        "predict",
+        "Cheese fraction at size 25",
+        "beta(3,7)",
+        "--kind",
+        "fraction",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "frac25",
+    )
+    run(
+        "predict",
+        "Which behaviour at size 25",
+        "shortest-path:0.5, top-right-first:0.3, mixed:0.2",
+        "--kind",
+        "categorical",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "behaviour",
+    )
     out = run("predict", "--question", "flip", "12 to 18", "--by", "bob").output
     assert "by bob" in out and "normal(15, 1.824)" in out
 
@@ -67,8 +105,19 @@ def test_the_issue_tour(store_db: str, run: Run) -> None:
     assert alice["distribution"]["family"] == "normal"
     assert alice["distribution"]["mu"] == 15.0
     assert alice["late"] is False
-    assert set(flip) >= {"id", "key", "experiment", "title", "kind", "unit", "rule", "status",
-                         "outcome", "resolution", "predictions"}
+    assert set(flip) >= {
+        "id",
+        "key",
+        "experiment",
+        "title",
+        "kind",
+        "unit",
+        "rule",
+        "status",
+        "outcome",
+        "resolution",
+        "predictions",
+    }
 
     head = head_of(run)
     seq, digest = head.split(":")
@@ -79,7 +128,9 @@ def test_the_issue_tour(store_db: str, run: Run) -> None:
     assert experiments[0]["name"] == "cheese-maze" and experiments[0]["predictions"] == 5
 
 
-def test_bulk_file_registers_everything_in_one_entry(store_db: str, run: Run, tmp_path: Path) -> None:
+def test_bulk_file_registers_everything_in_one_entry(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
     write(tmp_path / "sweep.csv", "maze_size,cheese_rate\n")
     out = run("predict", "--file", str(write(tmp_path / "prereg.toml", PREREG))).output
     assert "Ledger head 1:" in out
@@ -101,7 +152,12 @@ def test_bulk_json_has_the_same_structure(store_db: str, run: Run, tmp_path: Pat
         "experiment": "x",
         "question": [
             {"key": "a", "title": "A?", "forecast": "0.2"},
-            {"key": "b", "title": "B?", "kind": "quantity", "forecasts": {"al": "1 to 2", "bo": "normal(1.5, 1)"}},
+            {
+                "key": "b",
+                "title": "B?",
+                "kind": "quantity",
+                "forecasts": {"al": "1 to 2", "bo": "normal(1.5, 1)"},
+            },
         ],
         "prediction": [{"question": "a", "forecast": "0.9", "by": "cy"}],
     }
@@ -110,7 +166,9 @@ def test_bulk_json_has_the_same_structure(store_db: str, run: Run, tmp_path: Pat
     assert [len(v["predictions"]) for v in views] == [2, 2]
 
 
-def test_rerunning_a_bulk_file_is_refused_as_a_whole(store_db: str, run: Run, tmp_path: Path) -> None:
+def test_rerunning_a_bulk_file_is_refused_as_a_whole(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
     path = write(tmp_path / "prereg.toml", PREREG)
     run("predict", "--file", str(path))
     head = head_of(run)
@@ -188,7 +246,10 @@ CLI_CASES = [
     (["predict", "Q", "quantiles(0.1:5, 0.5:4)"], "quantiles must increase"),
     (["predict", "Q", "a:0.6, b:0.6"], "sum to 1.2"),
     (["predict", "Q", "0.6", "--kind", "fraction"], "needs its uncertainty"),
-    (["predict", "Q", "1.2", "--kind", "fraction", "--ci", "0.4", "1.4"], "outside the allowed range"),
+    (
+        ["predict", "Q", "1.2", "--kind", "fraction", "--ci", "0.4", "1.4"],
+        "outside the allowed range",
+    ),
     (["predict", "Q", "10 to 20", "--kind", "quantity", "--level", "2"], "level"),
     (["predict", "Q", "10 to 20", "--kind", "quantity", "--bounds", "30", "3"], "bounds"),
     (["predict", "Q", "0.3", "--bounds", "0", "1"], "--bounds applies to quantity"),
@@ -212,7 +273,9 @@ CLI_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("args", "message"), CLI_CASES, ids=[" ".join(a)[:40] for a, _ in CLI_CASES])
+@pytest.mark.parametrize(
+    ("args", "message"), CLI_CASES, ids=[" ".join(a)[:40] for a, _ in CLI_CASES]
+)
 def test_malformed_cli_input(store_db: str, run: Run, args: list[str], message: str) -> None:
     run("predict", "Existing", "0.5", "--key", "existing")
     before = head_of(run)
@@ -224,23 +287,43 @@ def test_malformed_cli_input(store_db: str, run: Run, args: list[str], message: 
 
 
 FILE_CASES = [
-    ('experiment = "x"\n[[question]]\nkey = "a"\ntitle = "A"\nforecast = "1.3"\n', "question #1 (key 'a')"),
-    ('[[question]]\nkey = "a"\ntitle = "A"\nforecast = "0.3"\n[[question]]\nkey = "b"\ntitle = "B"\nforecast = "0.3 to"\n', "question #2 (key 'b')"),
+    (
+        'experiment = "x"\n[[question]]\nkey = "a"\ntitle = "A"\nforecast = "1.3"\n',
+        "question #1 (key 'a')",
+    ),
+    (
+        '[[question]]\nkey = "a"\ntitle = "A"\nforecast = "0.3"\n[[question]]\nkey = "b"\ntitle = "B"\nforecast = "0.3 to"\n',
+        "question #2 (key 'b')",
+    ),
     ('[[question]]\nkey = "a"\nforecast = "0.3"\n', "title is missing"),
     ('[[question]]\nkey = "a"\ntitle = "A"\nforcast = "0.3"\n', "unknown field 'forcast'"),
-    ('[[question]]\nkey = "a"\ntitle = "A"\nforecast = "0.3"\n[[question]]\nkey = "a"\ntitle = "again"\nforecast = "0.4"\n', "already exists"),
-    ('[[prediction]]\nquestion = "ghost"\nforecast = "0.3"\n', "prediction #1: no question with key 'ghost'"),
+    (
+        '[[question]]\nkey = "a"\ntitle = "A"\nforecast = "0.3"\n[[question]]\nkey = "a"\ntitle = "again"\nforecast = "0.4"\n',
+        "already exists",
+    ),
+    (
+        '[[prediction]]\nquestion = "ghost"\nforecast = "0.3"\n',
+        "prediction #1: no question with key 'ghost'",
+    ),
     ('[[prediction]]\nforecast = "0.3"\n', "question is missing"),
-    ('[[question]]\nkey = "a"\ntitle = "A"\nkind = "quantity"\nbounds = [1]\nforecast = "1 to 2"\n', "bounds must be a list of two numbers"),
+    (
+        '[[question]]\nkey = "a"\ntitle = "A"\nkind = "quantity"\nbounds = [1]\nforecast = "1 to 2"\n',
+        "bounds must be a list of two numbers",
+    ),
     ('[[question]]\nkey = "a"\ntitle = "A"\nforecasts = { team = "0.3" }\n', "reserved"),
-    ('[[question]]\nkey = "a"\ntitle = "A"\nforecast = "0.3"\nrule = "x.csv#col[a=1"\n', "question #1 (key 'a')"),
+    (
+        '[[question]]\nkey = "a"\ntitle = "A"\nforecast = "0.3"\nrule = "x.csv#col[a=1"\n',
+        "question #1 (key 'a')",
+    ),
     ("this is = = not toml", "not valid TOML"),
     ("", "no [[question]] or [[prediction]]"),
 ]
 
 
 @pytest.mark.parametrize(("content", "message"), FILE_CASES)
-def test_malformed_bulk_file(store_db: str, run: Run, tmp_path: Path, content: str, message: str) -> None:
+def test_malformed_bulk_file(
+    store_db: str, run: Run, tmp_path: Path, content: str, message: str
+) -> None:
     before = head_of(run)
     result = run("predict", "--file", str(write(tmp_path / "bad.toml", content)), code=2)
     assert message in result.output
@@ -251,16 +334,26 @@ def test_malformed_bulk_file(store_db: str, run: Run, tmp_path: Path, content: s
 
 def test_malformed_json_bulk_files(store_db: str, run: Run, tmp_path: Path) -> None:
     before = head_of(run)
-    bad = write(tmp_path / "bad.json", '{"question": [{"key": "a", "title": "A", "forecast": NaN}]}')
+    bad = write(
+        tmp_path / "bad.json", '{"question": [{"key": "a", "title": "A", "forecast": NaN}]}'
+    )
     assert "NaN is not allowed" in run("predict", "--file", str(bad), code=2).output
-    assert "not valid JSON" in run("predict", "--file", str(write(tmp_path / "b.json", "{")), code=2).output
+    assert (
+        "not valid JSON"
+        in run("predict", "--file", str(write(tmp_path / "b.json", "{")), code=2).output
+    )
     missing = run("predict", "--file", str(tmp_path / "missing.toml"), code=2)
     assert "does not exist" in missing.output or "cannot read" in missing.output
     assert head_of(run) == before
 
 
-def test_a_bad_entry_among_many_is_reported_with_its_position(store_db: str, run: Run, tmp_path: Path) -> None:
-    entries = [f'[[question]]\nkey = "q{i}"\ntitle = "Q{i}"\nforecast = "{0.5 if i != 137 else 2}"\n' for i in range(300)]
+def test_a_bad_entry_among_many_is_reported_with_its_position(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
+    entries = [
+        f'[[question]]\nkey = "q{i}"\ntitle = "Q{i}"\nforecast = "{0.5 if i != 137 else 2}"\n'
+        for i in range(300)
+    ]
     result = run("predict", "--file", str(write(tmp_path / "many.toml", "".join(entries))), code=2)
     assert "question #138 (key 'q137')" in result.output
     assert json.loads(run("list", "--json").output) == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,8 +16,12 @@ from tests.test_entrypoint import predtrack_exe
 def bulk_file(path: Path, worker: int, count: int) -> Path:
     lines = ['experiment = "conc"', f'forecaster = "w{worker}"']
     for i in range(count):
-        lines += ["[[question]]", f'key = "w{worker}-q{i}"', f'title = "Worker {worker} question {i}"',
-                  f'forecast = "{(i % 9 + 1) / 10}"']
+        lines += [
+            "[[question]]",
+            f'key = "w{worker}-q{i}"',
+            f'title = "Worker {worker} question {i}"',
+            f'forecast = "{(i % 9 + 1) / 10}"',
+        ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -34,7 +37,9 @@ def single_calls_script(worker: int, count: int) -> str:
 
 def start(args: list[str], cwd: Path, url: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PREDTRACK_DB": url, "PREDTRACK_USER": "alice"}
-    return subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,8 +47,15 @@ def start(args: list[str], cwd: Path, url: str) -> subprocess.Popen[str]:
     [(4, 50, 0, 0), (5, 70, 3, 20)],
     ids=["4x50-bulk", "8-mixed-410"],
 )
-def test_concurrent_writers(store_db: str, run: Run, tmp_path: Path, bulk_workers: int,
-                            bulk_size: int, single_workers: int, single_size: int) -> None:
+def test_concurrent_writers(
+    store_db: str,
+    run: Run,
+    tmp_path: Path,
+    bulk_workers: int,
+    bulk_size: int,
+    single_workers: int,
+    single_size: int,
+) -> None:
     procs = []
     for w in range(bulk_workers):
         path = bulk_file(tmp_path / f"w{w}.toml", w, bulk_size)
@@ -52,7 +64,7 @@ def test_concurrent_writers(store_db: str, run: Run, tmp_path: Path, bulk_worker
         procs.append(start(["sh", "-c", single_calls_script(w, single_size)], tmp_path, store_db))
     failures = []
     for proc in procs:
-        out, err = proc.communicate(timeout=600)
+        _out, err = proc.communicate(timeout=600)
         if proc.returncode != 0 or "locked" in err.lower() or "error" in err.lower():
             failures.append((proc.returncode, err[-500:]))
     assert failures == []

@@ -29,7 +29,9 @@ def run_exe(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedPr
 
 def test_installed_entry_point_end_to_end(tmp_path: Path) -> None:
     assert "Created" in run_exe("init", cwd=tmp_path).stdout
-    out = run_exe("predict", "Flip size", "10 to 20", "--kind", "quantity", "--key", "flip", cwd=tmp_path)
+    out = run_exe(
+        "predict", "Flip size", "10 to 20", "--kind", "quantity", "--key", "flip", cwd=tmp_path
+    )
     assert "normal(15, 3.04)" in out.stdout
     assert json.loads(run_exe("show", "flip", "--json", cwd=tmp_path).stdout)["key"] == "flip"
     bad = run_exe("predict", "Q", "1.7", cwd=tmp_path, check=False)
@@ -39,7 +41,9 @@ def test_installed_entry_point_end_to_end(tmp_path: Path) -> None:
 
 
 def test_python_dash_m(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "predtrack", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "predtrack", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.startswith("predtrack, version")
 
 
@@ -55,7 +59,9 @@ def imported_modules(args: list[str], cwd: Path) -> set[str]:
         "sys.stderr.write('\\nMODULES ' + json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     env = {**os.environ, "PREDTRACK_DB": str(cwd / "predictions.db"), "PREDTRACK_USER": "alice"}
-    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True
+    )
     marker = done.stderr.rsplit("MODULES ", 1)
     assert len(marker) == 2, done.stderr
     return set(json.loads(marker[1]))
@@ -66,7 +72,15 @@ def imported_modules(args: list[str], cwd: Path) -> set[str]:
     [
         ["--help"],
         ["predict", "--help"],
-        ["predict", "Reaches cheese", "30%", "--key", "a", "--rule", "sweep.csv#crossing(x=s, y=r, level=0.5, fit=logistic)"],
+        [
+            "predict",
+            "Reaches cheese",
+            "30%",
+            "--key",
+            "a",
+            "--rule",
+            "sweep.csv#crossing(x=s, y=r, level=0.5, fit=logistic)",
+        ],
         ["predict", "Flip", "0.6", "--kind", "fraction", "--ci", "0.4", "0.8"],
         ["predict", "Which", "a:0.5, b:0.5"],
     ],

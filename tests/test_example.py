@@ -15,9 +15,16 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_rebuilding_the_example_resolves_and_verifies(tmp_path: Path, run: Run) -> None:
     db = tmp_path / "example.db"
     done = subprocess.run(
-        [sys.executable, str(ROOT / "examples/cheese_maze/build_example.py"), "--db", str(db),
-         "--workdir", str(tmp_path / "work")],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            str(ROOT / "examples/cheese_maze/build_example.py"),
+            "--db",
+            str(db),
+            "--workdir",
+            str(tmp_path / "work"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr
     views = json.loads(run("list", "--json", "--reveal", "--db", str(db)).output)

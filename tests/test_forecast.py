@@ -52,7 +52,11 @@ def test_log_interval_is_lognormal() -> None:
 
 
 def test_explicit_distributions() -> None:
-    assert parse_forecast("normal(14, 2)").distribution == {"family": "normal", "mu": 14.0, "sigma": 2.0}
+    assert parse_forecast("normal(14, 2)").distribution == {
+        "family": "normal",
+        "mu": 14.0,
+        "sigma": 2.0,
+    }
     assert parse_forecast("lognormal(2.6,0.2)").distribution == {
         "family": "lognormal",
         "mu": 2.6,

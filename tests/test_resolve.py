@@ -15,14 +15,54 @@ SWEEP = "maze_size,cheese_rate\n5,0.9\n10,0.8\n15,0.45\n20,0.3\n25,0.2\n"
 
 
 def register(run: Run) -> None:
-    run("predict", "Cheese fraction, size 25", "beta(3,7)", "--kind", "fraction", "-e", "cheese-maze",
-        "--key", "frac25", "--rule", "results.json#/maze/25/successes/of/maze/25/episodes")
-    run("predict", "Flip size", "10 to 20", "--kind", "quantity", "-e", "cheese-maze", "--key", "flip",
-        "--rule", "sweep.csv#crossing(x=maze_size, y=cheese_rate, level=0.5)")
-    run("predict", "Goes to cheese at size 25 more than half the time", "35%", "-e", "cheese-maze",
-        "--key", "half25", "--rule", "sweep.csv#cheese_rate[maze_size=25] > 0.5")
-    run("predict", "Which behaviour at size 25", "shortest-path:0.5, top-right-first:0.3, mixed:0.2",
-        "-e", "cheese-maze", "--key", "behaviour", "--rule", "results.json#/behaviour")
+    run(
+        "predict",
+        "Cheese fraction, size 25",
+        "beta(3,7)",
+        "--kind",
+        "fraction",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "frac25",
+        "--rule",
+        "results.json#/maze/25/successes/of/maze/25/episodes",
+    )
+    run(
+        "predict",
+        "Flip size",
+        "10 to 20",
+        "--kind",
+        "quantity",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "flip",
+        "--rule",
+        "sweep.csv#crossing(x=maze_size, y=cheese_rate, level=0.5)",
+    )
+    run(
+        "predict",
+        "Goes to cheese at size 25 more than half the time",
+        "35%",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "half25",
+        "--rule",
+        "sweep.csv#cheese_rate[maze_size=25] > 0.5",
+    )
+    run(
+        "predict",
+        "Which behaviour at size 25",
+        "shortest-path:0.5, top-right-first:0.3, mixed:0.2",
+        "-e",
+        "cheese-maze",
+        "--key",
+        "behaviour",
+        "--rule",
+        "results.json#/behaviour",
+    )
 
 
 def write_results(folder: Path) -> None:
@@ -56,7 +96,10 @@ def test_the_issue_tour(store_db: str, run: Run, tmp_path: Path) -> None:
     report = json.loads(run("resolve", "--json").output)
     outcomes = {q["label"].split("/")[1]: q for q in report["questions"]}
     assert {k: q["status"] for k, q in outcomes.items()} == dict.fromkeys(outcomes, "resolved")
-    assert outcomes["frac25"]["value"] == 0.74 and (outcomes["frac25"]["k"], outcomes["frac25"]["n"]) == (37, 50)
+    assert outcomes["frac25"]["value"] == 0.74 and (
+        outcomes["frac25"]["k"],
+        outcomes["frac25"]["n"],
+    ) == (37, 50)
     assert outcomes["flip"]["value"] == pytest.approx(10 + 5 * (0.8 - 0.5) / (0.8 - 0.45))
     assert outcomes["half25"]["value"] is False
     assert outcomes["behaviour"]["value"] == "top-right-first"
@@ -124,8 +167,20 @@ def test_bad_manual_outcomes(store_db: str, run: Run, args: list[str], message: 
 
 
 def test_bounds_are_enforced_for_quantities(store_db: str, run: Run, tmp_path: Path) -> None:
-    run("predict", "Flip", "10 to 20", "--kind", "quantity", "--key", "flip", "--bounds", "3", "25",
-        "--rule", "r.json#/flip")
+    run(
+        "predict",
+        "Flip",
+        "10 to 20",
+        "--kind",
+        "quantity",
+        "--key",
+        "flip",
+        "--bounds",
+        "3",
+        "25",
+        "--rule",
+        "r.json#/flip",
+    )
     assert "outside the question's bounds" in run("resolve", "flip", "--value", "30", code=2).output
     write(tmp_path / "r.json", '{"flip": 31}')
     out = run("resolve", code=1).output
@@ -147,11 +202,21 @@ def test_a_failing_rule_does_not_stop_the_others(store_db: str, run: Run, tmp_pa
     assert "failed    cheese-maze/frac25" in text and "2 failed" in text
 
 
-def test_rules_resolve_relative_to_where_they_were_registered(store_db: str, run: Run, tmp_path: Path) -> None:
+def test_rules_resolve_relative_to_where_they_were_registered(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
     study = tmp_path / "study"
     study.mkdir()
     os.chdir(study)
-    run("predict", "Accuracy above 0.9", "0.6", "--key", "acc", "--rule", "../runs/metrics.jsonl#/accuracy > 0.9")
+    run(
+        "predict",
+        "Accuracy above 0.9",
+        "0.6",
+        "--key",
+        "acc",
+        "--rule",
+        "../runs/metrics.jsonl#/accuracy > 0.9",
+    )
     os.chdir(tmp_path)
     assert views(run)["acc"]["rule_file"] == str(tmp_path / "runs" / "metrics.jsonl")
     (tmp_path / "runs").mkdir()
@@ -163,7 +228,9 @@ def test_rules_resolve_relative_to_where_they_were_registered(store_db: str, run
     assert views(run)["acc"]["outcome"] is True
 
 
-def test_prediction_made_after_the_artifact_existed_is_late(store_db: str, run: Run, tmp_path: Path) -> None:
+def test_prediction_made_after_the_artifact_existed_is_late(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
     run("predict", "Early", "0.4", "--key", "q", "--rule", "r.json#/done")
     write(tmp_path / "r.json", '{"done": true}')  # written after alice's prediction
     run("predict", "--question", "q", "0.99", "--by", "bob")  # the file already existed
@@ -181,13 +248,15 @@ def test_linking_locks_the_experiment(store_db: str, run: Run, tmp_path: Path) -
     run("link", "results.json", "-e", "cheese-maze")
     assert "Already linked" in run("link", "results.json", "-e", "cheese-maze").output
     run("predict", "--question", "flip", "14 to 16", "--by", "bob")
-    bob = [p for p in views(run)["flip"]["predictions"] if p["forecaster"] == "bob"][0]
+    bob = next(p for p in views(run)["flip"]["predictions"] if p["forecaster"] == "bob")
     assert bob["late"] and "locked" in bob["late_reason"]
     assert "no such file" in run("link", "nothing.csv", "-e", "cheese-maze", code=2).output
     assert "no experiment" in run("link", "results.json", "-e", "nope", code=2).output
 
 
-def test_verify_names_an_artifact_edited_after_resolution(store_db: str, run: Run, tmp_path: Path) -> None:
+def test_verify_names_an_artifact_edited_after_resolution(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
     register(run)
     write_results(tmp_path)
     run("resolve")
@@ -209,18 +278,25 @@ def test_verify_names_an_artifact_edited_after_resolution(store_db: str, run: Ru
         ("artifacts", "sha256", "UPDATE artifacts SET sha256 = '" + "0" * 64 + "' WHERE id = 1"),
         ("artifacts", "path", "UPDATE artifacts SET path = '/elsewhere' WHERE id = 1"),
         ("resolutions", "outcome", "UPDATE resolutions SET outcome = '0.9' WHERE question_id = 1"),
-        ("resolutions", "resolved_by", "UPDATE resolutions SET resolved_by = 'mallory' WHERE id = 1"),
+        (
+            "resolutions",
+            "resolved_by",
+            "UPDATE resolutions SET resolved_by = 'mallory' WHERE id = 1",
+        ),
     ],
 )
-def test_tampering_with_evidence_is_named(store_db: str, run: Run, tmp_path: Path, table: str,
-                                          field: str, statement: str) -> None:
+def test_tampering_with_evidence_is_named(
+    store_db: str, run: Run, tmp_path: Path, table: str, field: str, statement: str
+) -> None:
     register(run)
     write_results(tmp_path)
     run("link", "results.json", "-e", "cheese-maze")
     run("resolve")
     sql(store_db, statement)
     report = json.loads(run("verify", "--json", code=1).output)
-    assert any(p["table"] == table and p["field"] == field and p["seq"] for p in report["problems"]), report
+    assert any(
+        p["table"] == table and p["field"] == field and p["seq"] for p in report["problems"]
+    ), report
 
 
 @pytest.mark.parametrize("table", ["artifacts", "resolutions"])
@@ -235,4 +311,6 @@ def test_deleted_evidence_is_named(store_db: str, run: Run, tmp_path: Path, tabl
         last = sql(store_db, "SELECT id FROM artifacts WHERE path LIKE '%other.json'")[0][0]
     sql(store_db, f"DELETE FROM {table} WHERE id = {last}")
     report = json.loads(run("verify", "--json", code=1).output)
-    assert any(p["table"] == table and f"id={last} is missing" in p["message"] for p in report["problems"])
+    assert any(
+        p["table"] == table and f"id={last} is missing" in p["message"] for p in report["problems"]
+    )

@@ -16,7 +16,19 @@ from predtrack.score import _collapse
 from tests.conftest import Run, write
 
 # DESIGN §8 field names, "the scores that apply" to each kind of group.
-BINARY_FIELDS = {"group", "n", "brier", "log", "mcb", "dsc", "unc", "murphy_rel", "murphy_res", "murphy_unc", "ci"}
+BINARY_FIELDS = {
+    "group",
+    "n",
+    "brier",
+    "log",
+    "mcb",
+    "dsc",
+    "unc",
+    "murphy_rel",
+    "murphy_res",
+    "murphy_unc",
+    "ci",
+}
 CONTINUOUS_FIELDS = {"group", "n", "crps", "coverage_50", "coverage_90", "interval_score_90", "ci"}
 
 
@@ -27,8 +39,13 @@ def binary_store(run: Run, tmp_path: Path) -> tuple[list[float], list[float], li
     y = [0, 0, 0, 1, 1, 1]
     lines = ['experiment = "b"']
     for i in range(6):
-        lines += ["[[question]]", f'key = "q{i}"', f'title = "Q{i}"', 'kind = "binary"',
-                  f'forecasts = {{ alice = "{alice[i]}", bob = "{bob[i]}" }}']
+        lines += [
+            "[[question]]",
+            f'key = "q{i}"',
+            f'title = "Q{i}"',
+            'kind = "binary"',
+            f'forecasts = {{ alice = "{alice[i]}", bob = "{bob[i]}" }}',
+        ]
     run("predict", "--file", str(write(tmp_path / "b.toml", "\n".join(lines) + "\n")))
     for i in range(6):
         run("resolve", f"q{i}", "--yes" if y[i] else "--no")
@@ -44,16 +61,18 @@ def group(document: dict, name: str) -> dict:
 
 
 def test_binary_scores_equal_the_reference_values(store_db: str, run: Run, tmp_path: Path) -> None:
-    alice, _, y = binary_store(run, tmp_path)
+    _alice, _, _y = binary_store(run, tmp_path)
     document = score_json(run, "--by", "forecaster")
     a = group(document, "alice")
-    assert BINARY_FIELDS <= set(a) and "crps" not in a
+    assert set(a) >= BINARY_FIELDS and "crps" not in a
     assert a["n"] == 6
     # REFERENCE-VALUES.md, "CORP, Brier" and "CORP, log" rows.
     assert a["brier"] == pytest.approx(0.226667, abs=1e-6)
     assert (a["mcb"], a["dsc"], a["unc"]) == pytest.approx((0.101667, 0.125, 0.25), abs=1e-6)
     assert a["log"] == pytest.approx(0.698623, abs=1e-6)
-    assert (a["mcb_log"], a["dsc_log"], a["unc_log"]) == pytest.approx((0.323733, 0.318257, 0.693147), abs=1e-6)
+    assert (a["mcb_log"], a["dsc_log"], a["unc_log"]) == pytest.approx(
+        (0.323733, 0.318257, 0.693147), abs=1e-6
+    )
     # "Murphy, 2 bins" row uses 2 bins; with 10 bins each forecast is alone in its bin: REL = mean (p - y)^2.
     assert a["murphy_unc"] == pytest.approx(0.25)
     assert a["spiegelhalter_z"] == pytest.approx(0.688530, abs=1e-6)
@@ -100,7 +119,9 @@ def test_compare_says_when_too_few_questions(store_db: str, run: Run, tmp_path: 
     assert brier["n"] == 6 and brier["mean_diff"] == pytest.approx(0.226667 - 0.25, abs=1e-6)
     assert not brier["meaningful"] and "fewer than 10" in brier["note"]
     assert "fewer than 10" in run("score", "--compare", "alice", "bob").output
-    assert "no scored predictions by 'zed'" in run("score", "--compare", "alice", "zed", code=2).output
+    assert (
+        "no scored predictions by 'zed'" in run("score", "--compare", "alice", "zed", code=2).output
+    )
 
 
 def test_only_the_latest_pre_registered_prediction_counts(store_db: str, run: Run) -> None:
@@ -123,31 +144,51 @@ def test_annulled_and_pending_questions_never_count(store_db: str, run: Run) -> 
     run("resolve", "b", "--annul", "broken run")
     document = score_json(run)
     assert group(document, "all")["n"] == 1
-    assert document["counts"] == {"registered": 3, "resolved": 1, "annulled": 1, "pending": 1, "late": 0}
+    assert document["counts"] == {
+        "registered": 3,
+        "resolved": 1,
+        "annulled": 1,
+        "pending": 1,
+        "late": 0,
+    }
 
 
 def test_replacements_within_60_seconds_are_one_prediction() -> None:
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    p = [SimpleNamespace(made_at=start + timedelta(seconds=s), late=False, id=i) for i, s in enumerate([0, 30, 200, 250])]
+    p = [
+        SimpleNamespace(made_at=start + timedelta(seconds=s), late=False, id=i)
+        for i, s in enumerate([0, 30, 200, 250])
+    ]
     kept = _collapse(p)
     assert [k.id for k in kept] == [1, 3]
     # A late replacement never merges into a pre-registered one.
-    q = [SimpleNamespace(made_at=start, late=False, id=0), SimpleNamespace(made_at=start + timedelta(seconds=5), late=True, id=1)]
+    q = [
+        SimpleNamespace(made_at=start, late=False, id=0),
+        SimpleNamespace(made_at=start + timedelta(seconds=5), late=True, id=1),
+    ]
     assert [k.id for k in _collapse(q)] == [0, 1]
 
 
 def test_continuous_and_categorical_scores(store_db: str, run: Run) -> None:
     run("predict", "Flip", "normal(14, 2)", "--key", "flip")
     run("predict", "Frac", "beta(6,4)", "--key", "frac")
-    run("predict", "Quant", "quantiles(0.05:1, 0.1:2, 0.25:4, 0.5:5, 0.75:6, 0.9:8, 0.95:10)", "--key", "qs")
+    run(
+        "predict",
+        "Quant",
+        "quantiles(0.05:1, 0.1:2, 0.25:4, 0.5:5, 0.75:6, 0.9:8, 0.95:10)",
+        "--key",
+        "qs",
+    )
     run("predict", "Which", "a:0.5, b:0.3, c:0.2", "--ordered", "--key", "which")
     run("resolve", "flip", "--value", "14")
     run("resolve", "frac", "--successes", "8", "--trials", "10")
     run("resolve", "qs", "--value", "7")
     run("resolve", "which", "--category", "b")
     document = score_json(run, "--by", "kind")
-    quantity, fraction, categorical = (group(document, k) for k in ("quantity", "fraction", "categorical"))
-    assert CONTINUOUS_FIELDS <= set(quantity) and "brier" not in quantity
+    quantity, fraction, categorical = (
+        group(document, k) for k in ("quantity", "fraction", "categorical")
+    )
+    assert set(quantity) >= CONTINUOUS_FIELDS and "brier" not in quantity
     crps_normal = 2 * 0.233695  # N(14, 2) at its mean: sigma x CRPS(N(0,1), 0) (REFERENCE-VALUES)
     assert quantity["crps"] == pytest.approx((crps_normal + 1.014286) / 2, abs=1e-6)  # WIS row
     assert fraction["crps"] == pytest.approx(0.124002, abs=1e-6)  # Beta(6,4) at 0.8

@@ -38,7 +38,9 @@ def test_export_import_reproduces_the_head(store_db: str, run: Run, tmp_path: Pa
     assert json.loads(run("list", "--json", "--reveal", "--db", str(copy)).output) == original
     assert json.loads(run("verify", "--json", "--db", str(copy)).output)["ok"]
     # A second import into the now non-empty store is refused.
-    assert "only into an empty store" in run("import", str(source), "--db", str(copy), code=2).output
+    assert (
+        "only into an empty store" in run("import", str(source), "--db", str(copy), code=2).output
+    )
 
 
 def head_of_db(run: Run, db: Path | str) -> str:
@@ -48,10 +50,18 @@ def head_of_db(run: Run, db: Path | str) -> str:
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
-        (lambda lines: lines.__setitem__(2, lines[2].replace("alice", "mallory")), "line 3: hash does not match"),
+        (
+            lambda lines: lines.__setitem__(2, lines[2].replace("alice", "mallory")),
+            "line 3: hash does not match",
+        ),
         (lambda lines: lines.pop(1), "line 2: seq 3, expected 2"),
         (lambda lines: lines.__setitem__(0, "{not json"), "line 1: not valid JSON"),
-        (lambda lines: lines.__setitem__(1, json.dumps({**json.loads(lines[1]), "kind": "lock"})), "line 2: kind"),
+        (
+            lambda lines: lines.__setitem__(
+                1, json.dumps({**json.loads(lines[1]), "kind": "lock"})
+            ),
+            "line 2: kind",
+        ),
     ],
     ids=["edited", "deleted", "garbled", "relabelled"],
 )

@@ -27,7 +27,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def predtrack(*args: str, db: Path, cwd: Path, user: str = "alice", ok: tuple[int, ...] = (0,)) -> str:
+def predtrack(
+    *args: str, db: Path, cwd: Path, user: str = "alice", ok: tuple[int, ...] = (0,)
+) -> str:
     exe = shutil.which("predtrack")
     command = [exe] if exe else [sys.executable, "-m", "predtrack"]
     env = {**os.environ, "PREDTRACK_DB": str(db), "PREDTRACK_USER": user}
@@ -62,29 +64,60 @@ def build(db: Path, workdir: Path) -> None:
     run_experiment(study, "sweep.csv")
     predtrack("link", "results/sweep.csv", "-e", "cheese-maze", db=db, cwd=study)
     # Erin joins late, after seeing the sweep: recorded, but marked late and not scored.
-    predtrack("predict", "--question", "flip", "14 to 15", "--by", "erin", db=db, cwd=study, user="erin")
-    predtrack("predict", "--question", "above15", "0.1", "--by", "erin", db=db, cwd=study, user="erin")
+    predtrack(
+        "predict", "--question", "flip", "14 to 15", "--by", "erin", db=db, cwd=study, user="erin"
+    )
+    predtrack(
+        "predict", "--question", "above15", "0.1", "--by", "erin", db=db, cwd=study, user="erin"
+    )
     predtrack("resolve", db=db, cwd=study, user="bob")
 
     # Then the evaluation and training metrics arrive.
     run_experiment(study, "results.json", "metrics.jsonl")
-    predtrack("link", "results/results.json", "results/metrics.jsonl", "-e", "cheese-maze", db=db, cwd=study)
+    predtrack(
+        "link",
+        "results/results.json",
+        "results/metrics.jsonl",
+        "-e",
+        "cheese-maze",
+        db=db,
+        cwd=study,
+    )
     predtrack("resolve", db=db, cwd=study, user="bob")
 
     # The size-31 runs crashed: annul the question instead of guessing its outcome.
-    predtrack("resolve", "above31", "--annul", "the size-31 runs crashed (out of memory)", db=db, cwd=study)
+    predtrack(
+        "resolve",
+        "above31",
+        "--annul",
+        "the size-31 runs crashed (out of memory)",
+        db=db,
+        cwd=study,
+    )
     # A question resolved by hand, then corrected: both resolutions stay in the history.
     predtrack("resolve", "raters", "--no", db=db, cwd=study, user="carol")
-    predtrack("resolve", "raters", "--yes", "--correct", "second rating pass found a labelling slip",
-              db=db, cwd=study, user="carol")
+    predtrack(
+        "resolve",
+        "raters",
+        "--yes",
+        "--correct",
+        "second rating pass found a labelling slip",
+        db=db,
+        cwd=study,
+        user="carol",
+    )
     predtrack("verify", db=db, cwd=study)
     predtrack("list", db=db, cwd=study)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Rebuild predictions.db.example.")
-    parser.add_argument("--db", type=Path, default=Path("predictions.db.example"), help="output database")
-    parser.add_argument("--workdir", type=Path, help="scratch folder for the study [default: a temporary one]")
+    parser.add_argument(
+        "--db", type=Path, default=Path("predictions.db.example"), help="output database"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, help="scratch folder for the study [default: a temporary one]"
+    )
     options = parser.parse_args()
     db = options.db.absolute()
     if options.workdir:
