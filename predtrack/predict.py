@@ -99,7 +99,7 @@ def _where(label: str, message: str) -> str:
     return f"{label}: {message}" if label else message
 
 
-def question_label(question: Question, experiment: str) -> str:
+def question_label(question: Any, experiment: str) -> str:
     """`experiment/key`, or `#id` for a question without a key."""
     return f"{experiment}/{question.key}" if question.key else f"{experiment}#{question.id}"
 

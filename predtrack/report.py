@@ -430,7 +430,9 @@ def _load_questions(store: Store, experiment: str | None, limit: int | None) -> 
     """
     from sqlalchemy import select
 
+    from predtrack.predict import question_label
     from predtrack.questions import rule_file
+    from predtrack.score import scoring_bounds
     from predtrack.store.ledger import table_of
     from predtrack.store.models import Experiment, Prediction, Question, Resolution
 
@@ -501,18 +503,12 @@ def _load_questions(store: Store, experiment: str | None, limit: int | None) -> 
     def info(qid: int, status: str) -> QuestionInfo:
         question = rows[qid]
         name = question.experiment_name
-        bounds = (
-            (question.lower, question.upper)
-            if question.lower is not None and question.upper is not None
-            else None
-        )
-        if question.kind == "fraction":
-            bounds = (0.0, 1.0)
+        bounds = scoring_bounds(question)
         states = history.get(qid, [])
         return QuestionInfo(
             id=qid,
             key=question.key,
-            label=f"{name}/{question.key}" if question.key else f"{name}#{qid}",
+            label=question_label(question, name),
             experiment=name,
             title=question.title,
             kind=question.kind,

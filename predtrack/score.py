@@ -12,7 +12,7 @@ import json
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -91,6 +91,15 @@ class Board:
 # --- which predictions count ---
 
 
+def scoring_bounds(question: Any) -> tuple[float, float] | None:
+    """The support a question's forecasts are scored on: [0, 1] for fractions, else its bounds."""
+    if question.kind == "fraction":
+        return (0.0, 1.0)
+    if question.lower is not None and question.upper is not None:
+        return (question.lower, question.upper)
+    return None
+
+
 class _Row(NamedTuple):
     id: int
     question_id: int
@@ -123,6 +132,7 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
     from sqlmodel import col, select
 
     from predtrack.experiments import get_experiment
+    from predtrack.predict import question_label
     from predtrack.store.ledger import table_of
     from predtrack.store.models import Experiment, Prediction, Question, Resolution
 
@@ -181,14 +191,8 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
     for qid in sorted(resolved):
         question, name = questions[qid]
         resolution = current[qid]
-        label = f"{name}/{question.key}" if question.key else f"{name}#{question.id}"
-        bounds = (
-            (question.lower, question.upper)
-            if question.lower is not None and question.upper is not None
-            else None
-        )
-        if question.kind == "fraction":
-            bounds = (0.0, 1.0)
+        label = question_label(question, name)
+        bounds = scoring_bounds(question)
         meta[qid] = {
             "label": label,
             "title": question.title,
@@ -230,7 +234,7 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
                     made_at=chosen.made_at,
                     late=chosen.late,
                     forecast=chosen.forecast,
-                    revisions=len(kept),
+                    revisions=len(eligible),
                     **shared,
                 )
             )
@@ -242,23 +246,17 @@ def collect(store: Store, *, include_late: bool = False, experiment: str | None 
 
 
 def _virtual(template: Entry, forecaster: str, distribution: dict[str, Any]) -> Entry:
-    return Entry(
-        question_id=template.question_id,
-        label=template.label,
-        title=template.title,
-        experiment=template.experiment,
-        kind=template.kind,
-        tags=template.tags,
+    return replace(
+        template,
         forecaster=forecaster,
         distribution=distribution,
-        outcome=template.outcome,
-        k=template.k,
-        n=template.n,
-        resolved_at=template.resolved_at,
-        bounds=template.bounds,
-        categories=template.categories,
-        ordered=template.ordered,
         virtual=True,
+        prediction_id=None,
+        made_at=None,
+        late=False,
+        forecast="",
+        revisions=1,
+        scores={},
     )
 
 
@@ -442,6 +440,8 @@ def group_stats(entries: Sequence[Entry], *, seed: int = 0, bins: int = 10) -> d
         "n_quantity": 0,
         "n_categorical": 0,
     }
+    # Updates after the first prediction; a replacement within 60 s is not one (a typo fix).
+    out["updates"] = sum(e.revisions - 1 for e in entries)
     ci: dict[str, list[float] | None] = {}
     for kind in ("binary", "fraction", "quantity", "categorical"):
         out[f"n_{kind}"] = sum(1 for e in entries if e.kind == kind)

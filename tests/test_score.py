@@ -132,6 +132,7 @@ def test_only_the_latest_pre_registered_prediction_counts(store_db: str, run: Ru
     run("resolve", "q", "--no")
     counted = group(score_json(run), "all")
     assert counted["n"] == 1 and counted["brier"] == pytest.approx(0.64)
+    assert counted["updates"] == 0  # 0.9 then 0.8 within 60 s: one prediction, not an update
     with_late = group(score_json(run, "--include-late"), "all")
     assert with_late["brier"] == pytest.approx(0.01)
     assert score_json(run)["counts"]["late"] == 1
