@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from predtrack.errors import ScoringInputError
 from predtrack.scoring._validate import (
@@ -191,6 +190,8 @@ def paired_compare(
     else:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
+            from scipy import stats  # only comparisons need it; `score` starts faster
+
             p_value = float(stats.wilcoxon(d).pvalue)
     return PairedResult(
         n=n, mean_diff=mean_diff, ci_lo=lo, ci_hi=hi, p_value=p_value, meaningful=n >= 10
