@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -81,6 +82,30 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {message}", err=True)
 
 
+@contextmanager
+def progress_bar(label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress callback drawing a bar on a terminal's stderr; None when piped."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars: list[Any] = []
+
+    def update(done: int, total: int) -> None:
+        if total < 1000:  # quick work: no bar
+            return
+        if not bars:
+            bars.append(click.progressbar(length=total, label=label, file=sys.stderr))
+            bars[0].__enter__()
+        bars[0].update(done - bars[0].pos)
+
+    try:
+        yield update
+    finally:
+        if bars:
+            bars[0].update(bars[0].length - bars[0].pos)
+            bars[0].__exit__(None, None, None)
+
+
 @click.group(
     "predtrack", cls=PredtrackGroup, context_settings={"help_option_names": ["-h", "--help"]}
 )
@@ -136,27 +161,16 @@ def db_current(db: str | None, as_json: bool) -> None:
     Example:
       predtrack db current
     """
-    from predtrack.store.engine import Store, database_url, sqlite_path
-    from predtrack.store.schema import HEAD_REVISION, _check_file, current_revision
+    from predtrack.store.schema import revision_info
 
-    url = database_url(db)
-    path = sqlite_path(url)
-    if path is not None:
-        _check_file(path)
-    store = Store(url)
-    revision = current_revision(store)
-    store.dispose()
-    info = {
-        "database": store.label,
-        "revision": revision,
-        "head": HEAD_REVISION,
-        "up_to_date": revision == HEAD_REVISION,
-    }
+    info = revision_info(db)
     if as_json:
         echo_json(info)
         return
-    state = "up to date" if revision == HEAD_REVISION else "run `predtrack db upgrade`"
-    click.echo(f"{store.label}: revision {revision or 'none'} (newest {HEAD_REVISION}): {state}")
+    state = "up to date" if info["up_to_date"] else "run `predtrack db upgrade`"
+    click.echo(
+        f"{info['database']}: revision {info['revision'] or 'none'} (newest {info['head']}): {state}"
+    )
 
 
 @db.command("upgrade")
@@ -334,7 +348,10 @@ def predict(
             )
         ]
     store = open_store(db)
-    result = register(store, questions, predictions, by=user, descriptions=descriptions)
+    with progress_bar("Parsing forecasts") as progress:
+        result = register(
+            store, questions, predictions, by=user, descriptions=descriptions, progress=progress
+        )
     for message in result.warnings:
         warn(message)
     if as_json:
@@ -560,7 +577,10 @@ def resolve(
         from predtrack.render import resolve_run
         from predtrack.resolve import resolve_pending
 
-        run = resolve_pending(open_store(db), by=user, experiment=experiment, dry_run=dry_run)
+        with progress_bar("Reading results") as progress:
+            run = resolve_pending(
+                open_store(db), by=user, experiment=experiment, dry_run=dry_run, progress=progress
+            )
         if as_json:
             echo_json(
                 {

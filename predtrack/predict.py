@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,8 @@ from predtrack.store.ledger import format_head, next_id, record
 from predtrack.store.models import Experiment, Prediction, Question
 from predtrack.store.types import iso_z
 
+# A progress callback: (done, total), for a bar on a terminal.
+Progress = Callable[[int, int], None]
 _SLUG_RE = re.compile(r"^(?!\d+$)[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DEFAULT_EXPERIMENT = "default"
 
@@ -206,6 +208,7 @@ def register(
     *,
     by: str,
     descriptions: dict[str, str] | None = None,
+    progress: Progress | None = None,
 ) -> Registered:
     """Create questions and record predictions in one transaction with one ledger entry."""
     for spec in questions:
@@ -216,6 +219,8 @@ def register(
     # the write lock, so a large file holds the lock only for the inserts.
     parsed: dict[int, ParsedForecast] = {}
     for index, pred in enumerate(predictions):
+        if progress is not None and index % 1000 == 0:
+            progress(index, len(predictions))
         if isinstance(pred.question, NewQuestion):
             spec = pred.question
             if spec.kind is None:

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from predtrack.errors import InputError, PredtrackError, RuleError
 from predtrack.experiments import get_experiment, lock_row
-from predtrack.predict import find_question, question_label
+from predtrack.predict import Progress, find_question, question_label
 from predtrack.questions import resolution_states, status_of
 from predtrack.store.engine import Store
 from predtrack.store.ledger import format_head, next_id, record
@@ -175,7 +175,12 @@ def _bounds(question: Question) -> tuple[float, float] | None:
 
 
 def resolve_pending(
-    store: Store, *, by: str, experiment: str | None = None, dry_run: bool = False
+    store: Store,
+    *,
+    by: str,
+    experiment: str | None = None,
+    dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ResolveRun:
     """Evaluate every pending question's rule; record all resolutions in one transaction."""
     from predtrack.rules import Evaluation, ReadCache, RulePending, evaluate_rule, parse_rule
@@ -200,7 +205,9 @@ def resolve_pending(
     # Files are read before the write lock is taken: evaluation can be slow.
     evaluations: dict[int, Evaluation] = {}
     cache: ReadCache = {}
-    for question, name in pending:
+    for done, (question, name) in enumerate(pending):
+        if progress is not None and done % 100 == 0:
+            progress(done, len(pending))
         label = question_label(question, name)
         outcome = Outcome(question.id, label, question.title, "pending")
         try:

@@ -26,6 +26,7 @@ segment).
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -890,7 +891,7 @@ def rps_counts_binom(p: ArrayLike, k: ArrayLike, n: ArrayLike) -> FloatArray:
 # ------------------------------------------------------------ distribution objects
 
 
-class Distribution:
+class Distribution(ABC):
     """A forecast distribution; parameters may be arrays (a batch of forecasts).
 
     Methods broadcast their argument against the parameter shape.  ``crps``
@@ -899,25 +900,25 @@ class Distribution:
 
     family: str = ""
 
+    @abstractmethod
     def cdf(self, x: ArrayLike) -> FloatArray:
         """Cumulative distribution function at x."""
-        raise NotImplementedError
 
+    @abstractmethod
     def pdf(self, x: ArrayLike) -> FloatArray:
         """Density at x."""
-        raise NotImplementedError
 
+    @abstractmethod
     def ppf(self, q: ArrayLike) -> FloatArray:
         """Quantile function at probabilities q in [0, 1]."""
-        raise NotImplementedError
 
+    @abstractmethod
     def crps(self, x: ArrayLike) -> FloatArray:
         """CRPS at outcome x."""
-        raise NotImplementedError
 
+    @abstractmethod
     def log_score(self, x: ArrayLike) -> FloatArray:
         """Log score -ln f(x) at outcome x (nats)."""
-        raise NotImplementedError
 
     def pit(self, x: ArrayLike) -> FloatArray:
         """Probability integral transform F(x)."""

@@ -89,6 +89,25 @@ def open_store(db: str | None = None) -> Store:
     )
 
 
+def revision_info(db: str | None = None) -> dict[str, Any]:
+    """The database's revision next to the newest one this predtrack knows."""
+    url = database_url(db)
+    path = sqlite_path(url)
+    if path is not None:
+        _check_file(path)
+    store = Store(url)
+    try:
+        revision = current_revision(store)
+    finally:
+        store.dispose()
+    return {
+        "database": store.label,
+        "revision": revision,
+        "head": HEAD_REVISION,
+        "up_to_date": revision == HEAD_REVISION,
+    }
+
+
 def _raw_sqlite(store: Store, *statements: str) -> list[Any]:
     """Run statements outside any transaction (PRAGMAs that are no-ops inside one)."""
     results = []
