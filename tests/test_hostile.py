@@ -296,3 +296,22 @@ def test_unexpected_errors_are_one_line_too(run: Run, monkeypatch: pytest.Monkey
     result = run("head", code=1)
     assert "unexpected RuntimeError: simulated bug" in result.output
     assert sys.exc_info()[0] is None
+
+
+def test_an_unreadable_results_file_fails_that_question_only(shared_dir: Path) -> None:
+    db = shared_dir / "p.db"
+    (shared_dir / "ok.json").write_text('{"a": true}')
+    (shared_dir / "secret.json").write_text('{"a": true}')
+    for args in (
+        ["init"],
+        ["predict", "Readable", "0.5", "--key", "ok", "--rule", "ok.json#/a"],
+        ["predict", "Unreadable", "0.5", "--key", "secret", "--rule", "secret.json#/a"],
+    ):
+        assert as_user(args, db, shared_dir).returncode == 0
+    (shared_dir / "secret.json").chmod(0)
+    done = as_user(["resolve", "--json"], db, shared_dir)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    outcomes = {q["label"]: q for q in json.loads(done.stdout)["questions"]}
+    assert outcomes["default/ok"]["status"] == "resolved"
+    assert outcomes["default/secret"]["status"] == "failed"
+    assert "permission denied" in outcomes["default/secret"]["reason"]
