@@ -65,37 +65,43 @@ def _has_version_table(conn: Any) -> bool:
     return conn.execute(text(sql)).first() is not None
 
 
-def open_store(db: str | None = None) -> Store:
-    """Open an existing predtrack database at the head revision, or explain why not."""
+def _existing(db: str | None) -> tuple[Store, Path | None]:
+    """A Store on a database that must already exist (its file checked first)."""
     url = database_url(db)
     path = sqlite_path(url)
     if path is not None:
         _check_file(path)
-    store = Store(url)
-    revision = current_revision(store)
-    if revision == HEAD_REVISION:
-        return store
-    store.dispose()
+    return Store(url), path
+
+
+def _wrong_revision(label: str, revision: str | None) -> StoreError:
+    """Why a database at `revision` (not the head) cannot be used as it is."""
     if revision is None:
-        raise StoreError(f"{store.label} has no predtrack schema: create one with `predtrack init`")
+        return StoreError(f"{label} has no predtrack schema: create one with `predtrack init`")
     if revision in REVISIONS:
-        raise StoreError(
-            f"{store.label} is at schema revision {revision}, this predtrack needs {HEAD_REVISION}: "
+        return StoreError(
+            f"{label} is at schema revision {revision}, this predtrack needs {HEAD_REVISION}: "
             "run `predtrack db upgrade` (it backs the file up first)"
         )
-    raise StoreError(
-        f"{store.label} is at schema revision {revision!r}, unknown to this predtrack "
+    return StoreError(
+        f"{label} is at schema revision {revision!r}, unknown to this predtrack "
         f"(newest known: {HEAD_REVISION}); it was written by a newer predtrack: upgrade predtrack"
     )
 
 
+def open_store(db: str | None = None) -> Store:
+    """Open an existing predtrack database at the head revision, or explain why not."""
+    store, _ = _existing(db)
+    revision = current_revision(store)
+    if revision == HEAD_REVISION:
+        return store
+    store.dispose()
+    raise _wrong_revision(store.label, revision)
+
+
 def revision_info(db: str | None = None) -> dict[str, Any]:
     """The database's revision next to the newest one this predtrack knows."""
-    url = database_url(db)
-    path = sqlite_path(url)
-    if path is not None:
-        _check_file(path)
-    store = Store(url)
+    store, _ = _existing(db)
     try:
         revision = current_revision(store)
     finally:
@@ -172,7 +178,7 @@ def init_store(db: str | None = None) -> InitResult:
         if revision == HEAD_REVISION:
             return InitResult(store.label, revision, False, None)
         if revision is not None:
-            open_store(db)  # raises the upgrade / newer-version message
+            raise _wrong_revision(store.label, revision)
         journal = None
         if store.is_sqlite:
             try:
@@ -195,19 +201,11 @@ class UpgradeResult:
 
 def upgrade_store(db: str | None = None, *, target: str = "head") -> UpgradeResult:
     """Back up a SQLite file, then migrate it to the newest revision."""
-    url = database_url(db)
-    path = sqlite_path(url)
-    if path is not None:
-        _check_file(path)
-    store = Store(url)
+    store, path = _existing(db)
     try:
         before = current_revision(store)
-        if before is None:
-            raise StoreError(
-                f"{store.label} has no predtrack schema: create one with `predtrack init`"
-            )
-        if before not in REVISIONS:
-            open_store(db)  # raises the newer-version message
+        if before is None or before not in REVISIONS:
+            raise _wrong_revision(store.label, before)
         if before == HEAD_REVISION and target == "head":
             return UpgradeResult(store.label, before, before, None)
         backup = None
