@@ -276,21 +276,23 @@ def comparison_table(result: dict[str, Any]) -> str:
                 fmt_number(row["p_value"], 3),
             ]
         )
+        p = fmt_number(row["p_value"], 2)
+        level = f"{result['ci_level']:.0%}"
         if row.get("note"):
             verdicts.append(f"{row['score']}: {row['note']}")
+        elif row.get("verdict") in ("a", "b"):
+            winner = a if row["verdict"] == "a" else b
+            verdicts.append(
+                f"{row['score']}: {winner} did better; the {level} CI excludes 0 and p = {p}"
+            )
         elif row["mean_diff"] is not None and ci:
-            if ci[1] < 0:
-                verdicts.append(
-                    f"{row['score']}: {a} did better; the {result['ci_level']:.0%} CI excludes 0 (p = {fmt_number(row['p_value'], 2)})"
-                )
-            elif ci[0] > 0:
-                verdicts.append(
-                    f"{row['score']}: {b} did better; the {result['ci_level']:.0%} CI excludes 0 (p = {fmt_number(row['p_value'], 2)})"
-                )
-            else:
-                verdicts.append(
-                    f"{row['score']}: no clear difference (the CI includes 0, p = {fmt_number(row['p_value'], 2)})"
-                )
+            alpha = fmt_number(1 - result["ci_level"], 2)
+            why = (
+                f"the CI includes 0, p = {p}"
+                if ci[0] <= 0 <= ci[1]
+                else f"the {level} CI excludes 0 but the Wilcoxon p = {p} is not below {alpha}"
+            )
+            verdicts.append(f"{row['score']}: no clear difference ({why})")
     lines = [
         f"{a} minus {b} over the questions both answered (negative: {a} did better)",
         table(

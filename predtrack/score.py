@@ -557,7 +557,28 @@ def skill_scores(
     return out
 
 
-def compare(a: Sequence[Entry], b: Sequence[Entry], *, seed: int = 0) -> list[dict[str, Any]]:
+MIN_SHARED = 10  # shared questions below which a comparison says "too few"
+
+
+def verdict(ci: Sequence[float] | None, p_value: float | None, n: int, level: float) -> str:
+    """One rule for every comparison: `a` or `b` did better only when the bootstrap CI excludes
+    0 *and* the Wilcoxon p-value is below 1 − level; otherwise `none` (no clear difference),
+    `few` (under MIN_SHARED shared questions) or `undefined` (an infinite score)."""
+    if ci is None or p_value is None:
+        return "undefined"
+    if n < MIN_SHARED:
+        return "few"
+    significant = p_value < 1.0 - level
+    if ci[1] < 0 and significant:
+        return "a"
+    if ci[0] > 0 and significant:
+        return "b"
+    return "none"
+
+
+def compare(
+    a: Sequence[Entry], b: Sequence[Entry], *, seed: int = 0, n_resamples: int = 2000
+) -> list[dict[str, Any]]:
     """Paired differences A − B over shared questions, per score (negative: A did better)."""
     rows = []
     for key, family in PAIRED_SCORES:
@@ -577,11 +598,12 @@ def compare(a: Sequence[Entry], b: Sequence[Entry], *, seed: int = 0) -> list[di
                     "ci": None,
                     "p_value": None,
                     "meaningful": False,
+                    "verdict": "undefined",
                     "note": "an infinite log score on a shared question: the difference is undefined",
                 }
             )
             continue
-        result = scoring.paired_compare(x, z, level=CI_LEVEL, seed=seed)
+        result = scoring.paired_compare(x, z, level=CI_LEVEL, n_resamples=n_resamples, seed=seed)
         rows.append(
             {
                 "score": key,
@@ -591,6 +613,9 @@ def compare(a: Sequence[Entry], b: Sequence[Entry], *, seed: int = 0) -> list[di
                 "ci": [result.ci_lo, result.ci_hi],
                 "p_value": result.p_value,
                 "meaningful": result.meaningful,
+                "verdict": verdict(
+                    [result.ci_lo, result.ci_hi], result.p_value, result.n, CI_LEVEL
+                ),
                 "note": None
                 if result.meaningful
                 else f"only {result.n} shared questions: fewer than 10 make this comparison meaningless",
