@@ -1,0 +1,225 @@
+"""MLflow runs as records, read directly from a file store (`mlruns/`) or a SQLite store (`mlflow.db`).
+
+The MLflow client is not used: it refuses `file:` stores unless MLFLOW_ALLOW_FILE_STORE is
+set, writes a `.trash/` folder into the store even to read it, and costs about a second
+to import. Both layouts are plain: a file store holds `<experiment>/meta.yaml` and
+`<experiment>/<run>/{meta.yaml, params/KEY, tags/KEY, metrics/KEY}` with metric lines
+`timestamp value step` (timestamps in milliseconds); a SQLite store has the tables
+`experiments`, `runs`, `params`, `tags` and `metrics`, opened read-only.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from predtrack.errors import RuleError
+
+# meta.yaml stores RunStatus as its protobuf number; mlflow.db stores the name.
+STATUS_NAMES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
+FIELDS = ("experiment", "run", "run_id", "status")
+PREFIXES = ("params.", "tags.")
+DB_TABLES = {"experiments", "runs", "params", "tags", "metrics"}
+
+
+def parse_flat_yaml(text: str, file: str) -> dict[str, Any]:
+    """The top-level `key: scalar` lines of an MLflow meta.yaml (the only shape MLflow writes)."""
+    out: dict[str, Any] = {}
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line[0] in " \t-#":
+            continue  # nested lines (lists, mappings) carry nothing a rule reads
+        key, sep, raw = line.partition(":")
+        if not sep:
+            raise RuleError(f"{file} line {n} is not `key: value` MLflow YAML: {line[:60]!r}")
+        out[key.strip()] = _yaml_scalar(raw.strip())
+    return out
+
+
+def _yaml_scalar(raw: str) -> Any:
+    if len(raw) >= 2 and raw[0] == raw[-1] == "'":
+        return raw[1:-1].replace("''", "'")
+    if len(raw) >= 2 and raw[0] == raw[-1] == '"':
+        return raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    if raw in ("", "null", "~"):
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
+
+
+def parse_metric_lines(data: bytes, file: str) -> list[tuple[int, float, float]]:
+    """Points `(step, time in seconds, value)` of an MLflow metric file (`timestamp value [step]`)."""
+    points = []
+    for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            if len(parts) not in (2, 3):
+                raise ValueError
+            ts, value = int(parts[0]), float(parts[1])
+            step = int(parts[2]) if len(parts) == 3 else 0
+        except ValueError:
+            raise RuleError(
+                f"{file} line {n} is not an MLflow metric line `timestamp value step`: "
+                f"{line[:60]!r}"
+            ) from None
+        points.append((step, ts / 1000.0, value))
+    return points
+
+
+def status_name(raw: Any) -> str:
+    """The RunStatus name of a meta.yaml or mlflow.db status."""
+    if isinstance(raw, int) or (isinstance(raw, str) and raw.isdigit()):
+        return STATUS_NAMES.get(int(raw), f"status {raw}")
+    return str(raw).upper()
+
+
+def is_file_store(path: Path) -> bool:
+    """True for a folder that holds at least one MLflow experiment (`<id>/meta.yaml`)."""
+    try:
+        return any(
+            (p / "meta.yaml").is_file() for p in path.iterdir() if not p.name.startswith(".")
+        )
+    except OSError:
+        return False
+
+
+def is_sqlite_store(path: Path) -> str | None:
+    """None when `path` is an MLflow SQLite store, else why not."""
+    try:
+        with path.open("rb") as f:
+            if f.read(16) != b"SQLite format 3\x00":
+                return "not a SQLite database"
+        con = connect_ro(path)
+        try:
+            names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        finally:
+            con.close()
+    except (OSError, sqlite3.Error) as e:
+        return f"cannot be opened read-only ({e})"
+    missing = DB_TABLES - names
+    return f"has no MLflow tables {', '.join(sorted(missing))}" if missing else None
+
+
+def connect_ro(path: Path) -> sqlite3.Connection:
+    """A read-only connection: never creates a journal or any other file next to the store."""
+    uri = "file:" + Path(path).resolve().as_posix().replace("?", "%3f").replace("#", "%23")
+    return sqlite3.connect(uri + "?mode=ro", uri=True)
+
+
+def read_db(
+    path: Path, metrics: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
+    """Every active run of a SQLite store, with its params, tags and the named metrics' histories."""
+    con = connect_ro(path)
+    try:
+        runs: dict[str, dict[str, Any]] = {}
+        q = (
+            "SELECT r.run_uuid, r.name, r.status, r.start_time, e.name FROM runs r "
+            "JOIN experiments e ON e.experiment_id = r.experiment_id "
+            "WHERE r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active' "
+            "ORDER BY r.start_time, r.run_uuid"
+        )
+        for rid, name, status, start, exp in con.execute(q):
+            runs[rid] = _run(exp, rid, name, status_name(status), start)
+        for table in ("params", "tags"):
+            for key, value, rid in con.execute(f"SELECT key, value, run_uuid FROM {table}"):
+                if rid in runs:
+                    runs[rid]["fields"][f"{table}.{key}"] = value
+                    if table == "tags" and key == "mlflow.runName" and not runs[rid]["run"]:
+                        runs[rid]["fields"]["run"] = value
+        wanted = None if metrics is None else sorted(set(metrics))
+        q = "SELECT key, value, timestamp, step, is_nan, run_uuid FROM metrics"
+        args: list[str] = []
+        if wanted is not None:
+            q += f" WHERE key IN ({', '.join('?' * len(wanted))})"
+            args = wanted
+        for key, value, ts, step, is_nan, rid in con.execute(q + " ORDER BY step, timestamp", args):
+            if rid in runs:
+                v = math.nan if is_nan else float(value)
+                runs[rid]["series"].setdefault(key, []).append((int(step), ts / 1000.0, v))
+    except sqlite3.Error as e:
+        raise RuleError(f"cannot read the MLflow store {path.name}: {e}") from None
+    finally:
+        con.close()
+    return list(runs.values())
+
+
+def _run(exp: str, rid: str, name: str | None, status: str, start: int | None) -> dict[str, Any]:
+    fields = {"experiment": exp, "run": name, "run_id": rid, "status": status}
+    return {
+        "label": f"run {name or rid}",
+        "run": name,
+        "fields": fields,
+        "series": {},
+        "start": None if start is None else start / 1000.0,
+        "failed": None if status == "FINISHED" else f"MLflow run {name or rid} has status {status}",
+        "files": [],
+    }
+
+
+def experiments(root: Path) -> list[tuple[str, Path]]:
+    """(name, folder) of the active experiments of a file store, in folder-name order."""
+    out = []
+    for p in sorted(root.iterdir(), key=lambda p: p.name):
+        meta = p / "meta.yaml"
+        if p.name.startswith(".") or not meta.is_file():
+            continue
+        info = parse_flat_yaml(meta.read_text("utf-8", "replace"), str(meta))
+        if info.get("lifecycle_stage", "active") == "active":
+            out.append((str(info.get("name", p.name)), p))
+    return out
+
+
+def read_run_dir(exp: str, run_dir: Path, read: Any) -> dict[str, Any] | None:
+    """One run of a file store, metrics not yet read; `read(path)` returns the bytes (and hashes them)."""
+    meta_path = run_dir / "meta.yaml"
+    meta = parse_flat_yaml(read(meta_path).decode("utf-8", "replace"), str(meta_path))
+    if meta.get("lifecycle_stage", "active") != "active":
+        return None
+    rid = str(meta.get("run_id") or meta.get("run_uuid") or run_dir.name)
+    name = meta.get("run_name")
+    run = _run(exp, rid, None if name is None else str(name), status_name(meta.get("status")),
+               meta.get("start_time"))  # fmt: skip
+    run["files"].append(meta_path)
+    for kind in ("params", "tags"):
+        folder = run_dir / kind
+        if folder.is_dir():
+            for f in sorted(folder.rglob("*")):
+                if f.is_file():
+                    key = f.relative_to(folder).as_posix()
+                    run["fields"][f"{kind}.{key}"] = f.read_text("utf-8", "replace")
+    if not run["run"] and "tags.mlflow.runName" in run["fields"]:
+        run["run"] = run["fields"]["run"] = run["fields"]["tags.mlflow.runName"]
+        run["label"] = f"run {run['run']}"
+    run["metrics_dir"] = run_dir / "metrics"
+    return run
+
+
+def metric_file(run: dict[str, Any], key: str) -> Path | None:
+    """The file of metric `key` in a file-store run, or None when the run never logged it."""
+    folder: Path = run["metrics_dir"]
+    path = folder / key
+    # A key may hold `/` (nested files) but must stay inside the run's metrics folder.
+    if ".." in Path(key).parts or not path.is_file():
+        return None
+    return path
+
+
+def store_kind(path: Path) -> str:
+    """`db` or `files` for an existing MLflow store; RuleError naming why otherwise."""
+    if path.is_dir():
+        if is_file_store(path):
+            return "files"
+        raise RuleError(
+            f"{path.name} is not an MLflow file store: no <experiment>/meta.yaml inside it"
+        )
+    why = is_sqlite_store(path)
+    if why:
+        raise RuleError(f"{path.name} is not an MLflow store: it {why}")
+    return "db"
