@@ -9,16 +9,17 @@ samples. inspect_ai 0.3 writes the members with Zstandard (zip method 93), which
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import sys
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from predtrack.errors import RuleError
+from predtrack.errors import RuleError, RuleSyntaxError
+from predtrack.rules.base import Chunk, RulePending, Run, Source, Status
 
 EXTRA_HINT = (
     "this .eval log stores its members with Zstandard; reading it on Python < 3.14 needs "
@@ -36,12 +37,8 @@ def log_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix in SUFFIXES and p.is_file())
 
 
-def read_log(path: Path, rel: str) -> dict[str, Any]:
-    """One log: its fields, failure reason (status other than success, or invalidated) and time."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise RuleError(f"cannot read {rel}: {e.strerror or e}") from None
+def read_log(data: bytes, path: Path, rel: str) -> dict[str, Any]:
+    """One log: its fields, status (success and not invalidated is finished) and time."""
     header = _eval_header(data, rel) if path.suffix == ".eval" else _json(data, rel)
     if not isinstance(header, dict) or not isinstance(header.get("eval"), dict):
         raise RuleError(f"{rel} is not an inspect_ai log: no `eval` section")
@@ -57,24 +54,27 @@ def read_log(path: Path, rel: str) -> dict[str, Any]:
     for score in (header.get("results") or {}).get("scores") or []:
         for metric, m in (score.get("metrics") or {}).items():
             fields[f"{PREFIX}{score.get('name')}.{metric}"] = (m or {}).get("value")
-    if status != "success":
+    state: Status = "finished"
+    reason = ""
+    if status in ("started", "running"):
+        state, reason = "running", f"inspect log {rel} has status {status}"
+    elif status != "success":
         err = (header.get("error") or {}).get("message")
-        failed: str | None = f"inspect log {rel} has status {status}" + (f" ({err})" if err else "")
+        state = "failed"
+        reason = f"inspect log {rel} has status {status}" + (f" ({_one_line(err)})" if err else "")
     elif header.get("invalidated") is True:
-        failed = f"inspect log {rel} is invalidated (invalidated: true)"
-    else:
-        failed = None
+        state, reason = "failed", f"inspect log {rel} is invalidated (invalidated: true)"
     return {
-        "label": rel,
-        "run": rel,
         "fields": fields,
-        "series": {},
         "start": _epoch(spec.get("created")),
-        "failed": failed,
-        "files": [path],
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size": len(data),
+        "status": state,
+        "reason": reason,
     }
+
+
+def _one_line(text: Any, limit: int = 120) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _eval_header(data: bytes, rel: str) -> Any:
@@ -115,3 +115,45 @@ def _epoch(text: Any) -> float | None:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
         return None
+
+
+class InspectSource(Source):
+    """A folder (or one file) of inspect_ai logs: each log is a record."""
+
+    name = "inspect"
+    values = "name"
+    runs_are_records = True
+    folder = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the inspect logs {shown} do not exist yet ({path})")
+        files = log_files(path)
+        if not files:
+            raise RuleError(f"{shown} holds no inspect_ai logs (*.eval, *.json)")
+        for f in files:
+            rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
+            r = read_log(self.reader.read_bytes(f), f, rel)
+            run = Run(
+                name=rel,
+                where=f"{shown}/{rel}" if path.is_dir() else shown,
+                fields=r["fields"],
+                status=r["status"],
+                reason=r["reason"],
+                order=(r["start"] or 0.0, rel),
+            )
+            yield Chunk.one(run, dict(r["fields"]), time=r["start"])
+
+    @classmethod
+    def check_layout(cls, path: Path, names: frozenset[str]) -> None:
+        for n in names:
+            if n not in FIELDS and not (n.startswith(PREFIX) and n.count(".") >= 2):
+                raise RuleSyntaxError(
+                    f"inspect: no field {n!r}; an eval log has task, model, status, created, "
+                    "run and scores.SCORER.METRIC"
+                )
+        if path.is_file() and path.suffix not in SUFFIXES:
+            raise RuleSyntaxError(f"{path.name} is not an inspect_ai log (.eval or .json)")
+        if path.is_dir() and any(path.iterdir()) and not log_files(path):
+            raise RuleSyntaxError(f"{path.name} holds no inspect_ai logs (*.eval, *.json)")

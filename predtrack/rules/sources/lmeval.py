@@ -9,15 +9,15 @@ original: such a result is a failed run for the tasks a rule reads from it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from predtrack.errors import RuleError
+from predtrack.errors import RuleError, RuleSyntaxError
+from predtrack.rules.base import Chunk, RulePending, Run, Source
 
 FIELDS = ("model", "date", "run")
 PREFIXES = ("results.", "n-samples.")
@@ -38,15 +38,10 @@ def result_files(root: Path) -> list[tuple[datetime, Path]]:
     return sorted(out, key=lambda t: (t[0], t[1].as_posix()))
 
 
-def read_result(
-    path: Path, rel: str, when: datetime, tasks: Iterable[str] = ()
-) -> dict[str, Any]:
+def read_result(data: bytes, rel: str, when: datetime, tasks: Iterable[str] = ()) -> dict[str, Any]:
     """One results file; `tasks`: those a rule reads, checked for `--limit` (effective < original)."""
     try:
-        data = path.read_bytes()
         doc = json.loads(data)
-    except OSError as e:
-        raise RuleError(f"cannot read {rel}: {e.strerror or e}") from None
     except (ValueError, UnicodeDecodeError) as e:
         raise RuleError(f"{rel} is not valid JSON: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("results"), dict):
@@ -69,9 +64,11 @@ def read_result(
     limited = []
     for task in tasks:
         n = counts.get(task)
-        if isinstance(n, dict) and isinstance(n.get("effective"), int | float):
-            if n["effective"] < n.get("original", n["effective"]):
-                limited.append(f"{task} ({n['effective']} of {n['original']} samples)")
+        if not isinstance(n, dict):
+            continue
+        eff, orig = n.get("effective"), n.get("original")
+        if isinstance(eff, int | float) and isinstance(orig, int | float) and eff < orig:
+            limited.append(f"{task} ({eff} of {orig} samples)")
     failed = (
         f"lm-eval result {rel} was run with --limit: n-samples effective < original for "
         + ", ".join(limited)
@@ -81,17 +78,7 @@ def read_result(
     # The evaluation's own start time (epoch seconds); else the file name's date (local, taken as UTC).
     stamp = doc.get("date")
     start = float(stamp) if isinstance(stamp, int | float) else when.replace(tzinfo=UTC).timestamp()
-    return {
-        "label": rel,
-        "run": rel,
-        "fields": fields,
-        "series": {},
-        "start": start,
-        "failed": failed,
-        "files": [path],
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size": len(data),
-    }
+    return {"fields": fields, "start": start, "failed": failed}
 
 
 def task_of(name: str) -> str | None:
@@ -101,3 +88,52 @@ def task_of(name: str) -> str | None:
             task, dot, _ = name[len(prefix) :].rpartition(".")
             return task if dot else None
     return None
+
+
+class LmevalSource(Source):
+    """A folder of lm-eval results (per-model subfolders): each results file is a record."""
+
+    name = "lmeval"
+    values = "name"
+    runs_are_records = True
+    folder = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the lm-eval results {shown} do not exist yet ({path})")
+        files = result_files(path)
+        if not files:
+            raise RuleError(f"{shown} holds no lm-eval results files (results_DATE.json)")
+        tasks = sorted({t for n in self.target.names if (t := task_of(n)) is not None})
+        for when, f in files:
+            rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
+            r = read_result(self.reader.read_bytes(f), rel, when, tasks)
+            run = Run(
+                name=rel,
+                where=f"{shown}/{rel}" if path.is_dir() else shown,
+                fields=r["fields"],
+                status="failed" if r["failed"] else "finished",
+                reason=r["failed"] or "",
+                order=(when, rel),
+            )
+            yield Chunk.one(run, dict(r["fields"]), time=r["start"])
+
+    @classmethod
+    def check_layout(cls, path: Path, names: frozenset[str]) -> None:
+        for n in names:
+            if n in FIELDS:
+                continue
+            if n.startswith("n-samples.") and n.rpartition(".")[2] in ("original", "effective"):
+                continue
+            if n.startswith("results.") and task_of(n):
+                continue
+            raise RuleSyntaxError(
+                f"lmeval: no field {n!r}; a results file has model, date, run, "
+                'results.TASK.METRIC (quoted when it holds a comma: "results.mmlu.acc,none") '
+                "and n-samples.TASK.original|effective"
+            )
+        if path.is_file() and not _NAME.match(path.name):
+            raise RuleSyntaxError(f"{path.name} is not an lm-eval results file (results_DATE.json)")
+        if path.is_dir() and any(path.iterdir()) and not result_files(path):
+            raise RuleSyntaxError(f"{path.name} holds no lm-eval results files (results_DATE.json)")

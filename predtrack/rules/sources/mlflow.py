@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from predtrack.errors import RuleError
+from predtrack.errors import RuleError, RuleSyntaxError
+from predtrack.rules.base import Chunk, Point, RulePending, Run, Source, Status
 
 # meta.yaml stores RunStatus as its protobuf number; mlflow.db stores the name.
 STATUS_NAMES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
@@ -112,9 +113,7 @@ def connect_ro(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(uri + "?mode=ro", uri=True)
 
 
-def read_db(
-    path: Path, metrics: Iterable[str] | None = None
-) -> list[dict[str, Any]]:
+def read_db(path: Path, metrics: Iterable[str] | None = None) -> list[dict[str, Any]]:
     """Every active run of a SQLite store, with its params, tags and the named metrics' histories."""
     con = connect_ro(path)
     try:
@@ -132,7 +131,7 @@ def read_db(
                 if rid in runs:
                     runs[rid]["fields"][f"{table}.{key}"] = value
                     if table == "tags" and key == "mlflow.runName" and not runs[rid]["run"]:
-                        runs[rid]["fields"]["run"] = value
+                        runs[rid]["run"] = runs[rid]["fields"]["run"] = value
         wanted = None if metrics is None else sorted(set(metrics))
         q = "SELECT key, value, timestamp, step, is_nan, run_uuid FROM metrics"
         args: list[str] = []
@@ -163,54 +162,6 @@ def _run(exp: str, rid: str, name: str | None, status: str, start: int | None) -
     }
 
 
-def experiments(root: Path) -> list[tuple[str, Path]]:
-    """(name, folder) of the active experiments of a file store, in folder-name order."""
-    out = []
-    for p in sorted(root.iterdir(), key=lambda p: p.name):
-        meta = p / "meta.yaml"
-        if p.name.startswith(".") or not meta.is_file():
-            continue
-        info = parse_flat_yaml(meta.read_text("utf-8", "replace"), str(meta))
-        if info.get("lifecycle_stage", "active") == "active":
-            out.append((str(info.get("name", p.name)), p))
-    return out
-
-
-def read_run_dir(exp: str, run_dir: Path, read: Any) -> dict[str, Any] | None:
-    """One run of a file store, metrics not yet read; `read(path)` returns the bytes (and hashes them)."""
-    meta_path = run_dir / "meta.yaml"
-    meta = parse_flat_yaml(read(meta_path).decode("utf-8", "replace"), str(meta_path))
-    if meta.get("lifecycle_stage", "active") != "active":
-        return None
-    rid = str(meta.get("run_id") or meta.get("run_uuid") or run_dir.name)
-    name = meta.get("run_name")
-    run = _run(exp, rid, None if name is None else str(name), status_name(meta.get("status")),
-               meta.get("start_time"))  # fmt: skip
-    run["files"].append(meta_path)
-    for kind in ("params", "tags"):
-        folder = run_dir / kind
-        if folder.is_dir():
-            for f in sorted(folder.rglob("*")):
-                if f.is_file():
-                    key = f.relative_to(folder).as_posix()
-                    run["fields"][f"{kind}.{key}"] = f.read_text("utf-8", "replace")
-    if not run["run"] and "tags.mlflow.runName" in run["fields"]:
-        run["run"] = run["fields"]["run"] = run["fields"]["tags.mlflow.runName"]
-        run["label"] = f"run {run['run']}"
-    run["metrics_dir"] = run_dir / "metrics"
-    return run
-
-
-def metric_file(run: dict[str, Any], key: str) -> Path | None:
-    """The file of metric `key` in a file-store run, or None when the run never logged it."""
-    folder: Path = run["metrics_dir"]
-    path = folder / key
-    # A key may hold `/` (nested files) but must stay inside the run's metrics folder.
-    if ".." in Path(key).parts or not path.is_file():
-        return None
-    return path
-
-
 def store_kind(path: Path) -> str:
     """`db` or `files` for an existing MLflow store; RuleError naming why otherwise."""
     if path.is_dir():
@@ -223,3 +174,127 @@ def store_kind(path: Path) -> str:
     if why:
         raise RuleError(f"{path.name} is not an MLflow store: it {why}")
     return "db"
+
+
+def _status(name: str) -> Status:
+    if name == "FINISHED":
+        return "finished"
+    return "running" if name in ("RUNNING", "SCHEDULED") else "failed"
+
+
+def latest(points: Sequence[Point]) -> Point:
+    """MLflow's latest value of a history: highest step, then latest time."""
+    return max(points, key=lambda p: (p.step or 0, p.time or 0.0))
+
+
+class MlflowSource(Source):
+    """An MLflow store: each active run is a record (finished, running or failed)."""
+
+    name = "mlflow"
+    values = "name"
+    runs_are_records = True
+    folder = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the MLflow store {shown} does not exist yet ({path})")
+        names = self.target.names
+        metrics = sorted(n for n in names if n not in FIELDS and not n.startswith(PREFIXES))
+        if store_kind(path) == "db":
+            self.reader.hash_file(path)
+            runs = read_db(path, metrics)
+        else:
+            runs = list(self._file_runs(path, names, metrics))
+        for r in runs:
+            series = {k: [Point(*p) for p in v] for k, v in r["series"].items()}
+            record: dict[str, Any] = {}
+            times = []
+            for key, points in series.items():
+                if points:
+                    last = latest(points)
+                    record[key] = last.value
+                    times.append(last.time)
+            run = Run(
+                name=r["run"] or r["fields"]["run_id"],
+                where=f"{r['label']} in {shown}",
+                fields=r["fields"],
+                status=_status(r["fields"]["status"]),
+                reason=r["failed"] or "",
+                series=series,
+                order=(r["start"] or 0.0, r["fields"]["run_id"]),
+            )
+            when = max((t for t in times if t is not None), default=r["start"])
+            yield Chunk.one(run, record, time=when, text=True)
+
+    def _file_runs(
+        self, root: Path, names: frozenset[str], metrics: Sequence[str]
+    ) -> Iterator[dict[str, Any]]:
+        for exp_dir in sorted(root.iterdir(), key=lambda p: p.name):
+            meta = exp_dir / "meta.yaml"
+            if exp_dir.name.startswith(".") or not meta.is_file():
+                continue
+            info = parse_flat_yaml(
+                self.reader.read_bytes(meta).decode("utf-8", "replace"), str(meta)
+            )
+            if info.get("lifecycle_stage", "active") != "active":
+                continue
+            exp = str(info.get("name", exp_dir.name))
+            for run_dir in sorted(exp_dir.iterdir(), key=lambda p: p.name):
+                if (run_dir / "meta.yaml").is_file():
+                    run = self._file_run(exp, run_dir, names, metrics)
+                    if run is not None:
+                        yield run
+
+    def _file_run(
+        self, exp: str, run_dir: Path, names: frozenset[str], metrics: Sequence[str]
+    ) -> dict[str, Any] | None:
+        meta_path = run_dir / "meta.yaml"
+        text = self.reader.read_bytes(meta_path).decode("utf-8", "replace")
+        meta = parse_flat_yaml(text, f"{run_dir.name}/meta.yaml")
+        if meta.get("lifecycle_stage", "active") != "active":
+            return None
+        rid = str(meta.get("run_id") or meta.get("run_uuid") or run_dir.name)
+        name = meta.get("run_name")
+        run = _run(exp, rid, None if name is None else str(name), status_name(meta.get("status")),
+                   meta.get("start_time"))  # fmt: skip
+        wanted = set(names) | {"tags.mlflow.runName"}
+        for key in sorted(wanted):
+            kind, dot, rest = key.partition(".")
+            if dot and kind in ("params", "tags"):
+                f = _inside(run_dir / kind, rest)
+                if f is not None:
+                    run["fields"][key] = self.reader.read_bytes(f).decode("utf-8", "replace")
+        if not run["run"] and "tags.mlflow.runName" in run["fields"]:
+            run["run"] = run["fields"]["run"] = run["fields"]["tags.mlflow.runName"]
+            run["label"] = f"run {run['run']}"
+        for key in metrics:
+            f = _inside(run_dir / "metrics", key)
+            if f is not None:
+                data = self.reader.read_bytes(f)
+                run["series"][key] = parse_metric_lines(data, f"{run_dir.name}/metrics/{key}")
+        return run
+
+    @classmethod
+    def check_layout(cls, path: Path, names: frozenset[str]) -> None:
+        for n in names:
+            if n.startswith(PREFIXES) and n.partition(".")[2] == "":
+                raise RuleSyntaxError(f"mlflow: {n!r} names no param or tag (write params.NAME)")
+            if n.startswith(("metrics.", "param.", "tag.")):
+                raise RuleSyntaxError(
+                    f"mlflow: no field {n!r}; metrics are named as logged (cheese_rate), "
+                    "params and tags as params.NAME and tags.NAME"
+                )
+        if path.exists():
+            try:
+                store_kind(path)
+            except RuleError as e:
+                raise RuleSyntaxError(str(e)) from None
+
+
+def _inside(folder: Path, key: str) -> Path | None:
+    """The file for a param, tag or metric key (which may hold `/`), never outside `folder`."""
+    if not key or ".." in Path(key).parts or Path(key).is_absolute():
+        return None
+    f = folder / key
+    return f if f.is_file() else None

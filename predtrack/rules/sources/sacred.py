@@ -2,18 +2,18 @@
 
 Names: `status`, `result`, `experiment` (the experiment's name), `run` (the run id, its
 folder), `config.NAME` (nested keys dotted) and metric names (`metrics.json` series:
-steps, timestamps, values). Sacred writes its times as naive UTC ISO strings.
+steps, timestamps, values). Sacred writes its times as naive UTC ISO strings, read as UTC.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from predtrack.errors import RuleError
+from predtrack.errors import RuleError, RuleSyntaxError
+from predtrack.rules.base import Chunk, Point, RulePending, Run, Source, Status, parse_time
 
 FIELDS = ("status", "result", "experiment", "run")
 PREFIX = "config."
@@ -24,14 +24,15 @@ def run_folders(root: Path) -> list[Path]:
     if (root / "run.json").is_file():
         return [root]
     found = [p for p in root.iterdir() if p.is_dir() and (p / "run.json").is_file()]
-    return sorted(found, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name))
+    return sorted(
+        found, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)
+    )
 
 
-def read_run(folder: Path, with_metrics: bool) -> dict[str, Any]:
+def read_run(folder: Path, with_metrics: bool, read: Callable[[Path], bytes]) -> dict[str, Any]:
     """One run; its metric series only when `with_metrics` (metrics.json is then evidence too)."""
-    files: list[tuple[Path, str, int]] = []
-    run = _load(folder / "run.json", files, required=True)
-    config = _load(folder / "config.json", files, required=False) or {}
+    run = _load(folder / "run.json", read, required=True)
+    config = _load(folder / "config.json", read, required=False) or {}
     status = str(run.get("status"))
     fields: dict[str, Any] = {
         "status": status,
@@ -40,54 +41,45 @@ def read_run(folder: Path, with_metrics: bool) -> dict[str, Any]:
         "run": folder.name,
     }
     fields.update(_flatten(config, PREFIX))
-    series: dict[str, list[tuple[int, float, float]]] = {}
+    series: dict[str, list[tuple[int, float | None, float]]] = {}
     if with_metrics:
-        for name, m in (_load(folder / "metrics.json", files, required=False) or {}).items():
+        for name, m in (_load(folder / "metrics.json", read, required=False) or {}).items():
             if not isinstance(m, dict):
                 continue
             steps, stamps, values = m.get("steps", []), m.get("timestamps", []), m.get("values", [])
             if not len(steps) == len(stamps) == len(values):
-                raise RuleError(f"{folder.name}/metrics.json: {name} has unequal steps/timestamps/values")
+                raise RuleError(
+                    f"{folder.name}/metrics.json: {name} has unequal steps/timestamps/values"
+                )
             series[name] = [
-                (int(s), _epoch(t) or float("nan"), v)
+                (int(s), parse_time(t), v)
                 for s, t, v in zip(steps, stamps, values, strict=True)
                 if isinstance(v, int | float) and not isinstance(v, bool)
             ]
+    state: Status = "finished"
+    if status in ("RUNNING", "QUEUED"):
+        state = "running"
+    elif status != "COMPLETED":
+        state = "failed"
     return {
-        "label": f"run {folder.name}",
-        "run": folder.name,
         "fields": fields,
         "series": series,
-        "start": _epoch(run.get("start_time")),
-        "failed": None if status == "COMPLETED" else f"Sacred run {folder.name} has status {status}",
-        "files": files,
+        "start": parse_time(run.get("start_time")),
+        "status": state,
+        "reason": "" if state == "finished" else f"Sacred run {folder.name} has status {status}",
     }
 
 
-def _load(path: Path, files: list[tuple[Path, str, int]], required: bool) -> Any:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+def _load(path: Path, read: Callable[[Path], bytes], required: bool) -> Any:
+    if not path.is_file():
         if required:
-            raise RuleError(f"Sacred run folder {path.parent.name} has no {path.name}") from None
+            raise RuleError(f"Sacred run folder {path.parent.name} has no {path.name}")
         return None
-    except OSError as e:
-        raise RuleError(f"cannot read {path.parent.name}/{path.name}: {e.strerror or e}") from None
-    files.append((path, hashlib.sha256(data).hexdigest(), len(data)))
+    data = read(path)
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise RuleError(f"{path.parent.name}/{path.name} is not valid JSON: {e}") from None
-
-
-def _epoch(text: Any) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 def _flatten(d: Any, prefix: str) -> dict[str, Any]:
@@ -99,3 +91,49 @@ def _flatten(d: Any, prefix: str) -> dict[str, Any]:
             else:
                 out[f"{prefix}{k}"] = v
     return out
+
+
+class SacredSource(Source):
+    """A Sacred FileStorageObserver folder: each run folder is a record."""
+
+    name = "sacred"
+    values = "name"
+    runs_are_records = True
+    folder = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the Sacred runs {shown} do not exist yet ({path})")
+        folders = run_folders(path) if path.is_dir() else []
+        if not folders:
+            raise RuleError(f"{shown} holds no Sacred runs (<id>/run.json)")
+        metrics = any(n not in FIELDS and not n.startswith(PREFIX) for n in self.target.names)
+        for folder in folders:
+            r = read_run(folder, metrics, self.reader.read_bytes)
+            series = {k: [Point(*p) for p in v] for k, v in r["series"].items()}
+            record = {k: v for k, v in r["fields"].items() if not k.startswith(PREFIX)}
+            times = []
+            for key, points in series.items():
+                if points:
+                    last = max(points, key=lambda p: (p.step or 0, p.time or 0.0))
+                    record[key] = last.value
+                    times.append(last.time)
+            run = Run(
+                name=folder.name,
+                where=f"run {folder.name} in {shown}",
+                fields=r["fields"],
+                status=r["status"],
+                reason=r["reason"],
+                series=series,
+                order=(r["start"] or 0.0, folder.name),
+            )
+            when = max((t for t in times if t is not None), default=r["start"])
+            yield Chunk.one(run, record, time=when)
+
+    @classmethod
+    def check_layout(cls, path: Path, names: frozenset[str]) -> None:
+        if path.is_file() or (path.is_dir() and any(path.iterdir()) and not run_folders(path)):
+            raise RuleSyntaxError(
+                f"{path.name} is not a Sacred FileStorageObserver folder: no <id>/run.json in it"
+            )

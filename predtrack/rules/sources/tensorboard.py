@@ -12,15 +12,15 @@ tensors (TF2's `tf.summary.scalar`, tensorboardX's new-style scalars).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, overload
 
-from predtrack.errors import RuleError
+from predtrack.errors import RuleError, RuleSyntaxError
+from predtrack.rules.base import Chunk, Point, RulePending, Run, Source
 
 EXTRA_HINT = "reading TensorBoard event files needs the extra: pip install 'predtrack[tensorboard]'"
 CHUNK = 8 * 1024 * 1024
@@ -59,8 +59,8 @@ def event_files(root: Path) -> dict[str, list[Path]]:
     return runs
 
 
-class Series:
-    """One tag's points in file order, kept compact: 24 bytes a point."""
+class Series(Sequence[Point]):
+    """One tag's points in file order, kept compact (24 bytes a point, not a tuple each)."""
 
     __slots__ = ("steps", "times", "values")
 
@@ -70,90 +70,100 @@ class Series:
     def __len__(self) -> int:
         return len(self.values)
 
-    def points(self) -> list[tuple[int, float, float]]:
-        """(step, wall time, value) of every point."""
-        return list(zip(self.steps, self.times, self.values, strict=True))
+    @overload
+    def __getitem__(self, i: int) -> Point: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Point]: ...
+    def __getitem__(self, i: int | slice) -> Point | Sequence[Point]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Point(self.steps[i], self.times[i], self.values[i])
+
+    def __iter__(self) -> Iterator[Point]:
+        return map(Point, self.steps, self.times, self.values)
+
+    def extend(self, other: Series) -> None:
+        self.steps.extend(other.steps)
+        self.times.extend(other.times)
+        self.values.extend(other.values)
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes | None: ...
 
 
 def read_event_file(
-    path: Path, tags: Iterable[str] | None = None, label: str | None = None
-) -> tuple[dict[str, Series], str, int]:
-    """Scalars of one event file, tag -> Series; and (sha256, size) of the bytes read.
+    f: _Readable, name: str, tags: Iterable[str] | None = None
+) -> dict[str, Series]:
+    """Scalars of one open event file, tag -> Series.
 
     With `tags`, only records that can hold one of them are parsed (every record's CRC is
     still checked). A bad CRC, a truncated or undecodable record is a RuleError naming
     the file and the byte offset.
     """
     crc, parse = _libs()
-    name = label or path.name
     wanted = None if tags is None else set(tags)
     needles = None if wanted is None else [t.encode() for t in wanted]
     needle = needles[0] if needles is not None and len(needles) == 1 else None
     series: dict[str, Series] = {}
-    sha = hashlib.sha256()
-    buf, base, size = b"", 0, 0  # base: file offset of buf[0]
-    try:
-        f = path.open("rb")
-    except OSError as e:
-        raise RuleError(f"cannot read {name}: {e.strerror or e}") from None
-    with f:
-        while True:
-            chunk = f.read(CHUNK)
-            sha.update(chunk)
-            size += len(chunk)
-            buf = buf[base:] + chunk if base else buf + chunk
-            base = 0
-            end, pos = len(buf), 0
-            while pos + 12 <= end:
-                length, head_crc = _HEAD.unpack_from(buf, pos)
-                if _masked(crc(buf[pos : pos + 8])) != head_crc:
-                    raise RuleError(f"{name}: bad length CRC at byte {size - len(buf) + pos}")
-                stop = pos + 12 + length
-                if stop + 4 > end:
-                    break
-                body = buf[pos + 12 : stop]
-                if _masked(crc(body)) != _U32.unpack_from(buf, stop)[0]:
-                    raise RuleError(f"{name}: bad data CRC at byte {size - len(buf) + pos}")
-                pos = stop + 4
-                if needle is not None:
-                    if needle not in body:
-                        continue
-                elif needles is not None and not any(n in body for n in needles):
-                    continue
-                try:
-                    event = parse(body)
-                except Exception:  # protobuf's DecodeError and friends
-                    raise RuleError(
-                        f"{name}: record at byte {size - len(buf) + pos} is not a TensorBoard event"
-                    ) from None
-                for v in event.summary.value:
-                    tag = v.tag
-                    if wanted is not None and tag not in wanted:
-                        continue
-                    kind = v.WhichOneof("value")
-                    if kind == "simple_value":
-                        x: float | None = v.simple_value
-                    elif kind == "tensor":
-                        x = tensor_scalar(v.tensor)
-                    else:
-                        continue
-                    if x is None:
-                        continue
-                    got = series.get(tag)
-                    if got is None:
-                        got = series[tag] = Series()
-                    got.steps.append(event.step)
-                    got.times.append(event.wall_time)
-                    got.values.append(x)
-            base = pos
-            if not chunk:
-                if pos != end:
-                    raise RuleError(
-                        f"{name}: truncated record at byte {size - len(buf) + pos} "
-                        f"(the file ends inside it: still being written, or damaged)"
-                    )
+    buf, base, size = b"", 0, 0  # base: offset in buf of the first unread byte
+    while True:
+        chunk = f.read(CHUNK) or b""
+        size += len(chunk)
+        buf = buf[base:] + chunk if base else buf + chunk
+        base = 0
+        end, pos = len(buf), 0
+        while pos + 12 <= end:
+            at = pos
+            length, head_crc = _HEAD.unpack_from(buf, pos)
+            if _masked(crc(buf[pos : pos + 8])) != head_crc:
+                raise RuleError(f"{name}: bad length CRC at byte {size - len(buf) + at}")
+            stop = pos + 12 + length
+            if stop + 4 > end:
                 break
-    return series, sha.hexdigest(), size
+            body = buf[pos + 12 : stop]
+            if _masked(crc(body)) != _U32.unpack_from(buf, stop)[0]:
+                raise RuleError(f"{name}: bad data CRC at byte {size - len(buf) + at}")
+            pos = stop + 4
+            if needle is not None:
+                if needle not in body:
+                    continue
+            elif needles is not None and not any(n in body for n in needles):
+                continue
+            try:
+                event = parse(body)
+            except Exception:  # protobuf's DecodeError and friends
+                raise RuleError(
+                    f"{name}: record at byte {size - len(buf) + at} is not a TensorBoard event"
+                ) from None
+            for v in event.summary.value:
+                tag = v.tag
+                if wanted is not None and tag not in wanted:
+                    continue
+                kind = v.WhichOneof("value")
+                if kind == "simple_value":
+                    x: float | None = v.simple_value
+                elif kind == "tensor":
+                    x = tensor_scalar(v.tensor)
+                else:
+                    continue
+                if x is None:
+                    continue
+                got = series.get(tag)
+                if got is None:
+                    got = series[tag] = Series()
+                got.steps.append(event.step)
+                got.times.append(event.wall_time)
+                got.values.append(x)
+        base = pos
+        if not chunk:
+            if pos != end:
+                raise RuleError(
+                    f"{name}: truncated record at byte {size - len(buf) + pos} "
+                    f"(the file ends inside it: still being written, or damaged)"
+                )
+            break
+    return series
 
 
 def _masked(c: int) -> int:
@@ -178,3 +188,61 @@ def tensor_scalar(t: Any) -> float | None:
     if len(t.half_val):
         return float(struct.unpack("<e", struct.pack("<H", t.half_val[0]))[0])
     return None
+
+
+class TensorboardSource(Source):
+    """A TensorBoard log folder (or one event file): each folder of event files is a run."""
+
+    name = "tensorboard"
+    values = "name"
+    runs_are_records = True
+    folder = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the TensorBoard logs {shown} do not exist yet ({path})")
+        runs = event_files(path)
+        if not runs:
+            raise RuleError(f"{shown} holds no TensorBoard event files (*tfevents*)")
+        tags = sorted(n for n in self.target.names if n != "run")
+        for name, files in runs.items():
+            series: dict[str, Series] = {}
+            for file in files:
+                rel = file.relative_to(path).as_posix() if path.is_dir() else file.name
+                with self.reader.open(file) as f:
+                    for tag, s in read_event_file(f, f"{shown}/{rel}", tags).items():
+                        series.setdefault(tag, Series()).extend(s)
+            record: dict[str, Any] = {}
+            times: list[float] = []
+            for tag, s in series.items():
+                last = _latest(s)
+                record[tag] = last.value
+                times.append(float(last.time or 0.0))
+            run = Run(
+                name=name, where=f"run {name} in {shown}", fields={"run": name}, series=series
+            )
+            yield Chunk.one(run, record, time=max(times, default=None))
+
+    @classmethod
+    def check_layout(cls, path: Path, names: frozenset[str]) -> None:
+        if path.is_file() and not is_event_file(path):
+            raise RuleSyntaxError(f"{path.name} is not a TensorBoard event file (*tfevents*)")
+        if path.is_dir() and not event_files(path) and any(path.iterdir()):
+            raise RuleSyntaxError(
+                f"{path.name} is not a TensorBoard log folder: no event files (*tfevents*) in it"
+            )
+
+
+def _latest(s: Series) -> Point:
+    """Highest step, then latest wall time (a restarted run logs a step again)."""
+    steps, times = s.steps, s.times
+    top = max(steps)
+    best = i = steps.index(top)
+    while True:
+        try:
+            i = steps.index(top, i + 1)
+        except ValueError:
+            return s[best]
+        if times[i] >= times[best]:
+            best = i

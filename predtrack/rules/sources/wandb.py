@@ -12,16 +12,16 @@ which only the fields below are decoded (field numbers from W&B's `wandb_interna
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from predtrack.errors import RuleError
+from predtrack.errors import RuleError, RuleSyntaxError
+from predtrack.rules.base import Chunk, Point, RulePending, Run, Source
 
 HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
 BLOCK = 32768
@@ -45,16 +45,13 @@ def run_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and list(p.glob("run-*.wandb")))
 
 
-def read_run(folder: Path) -> dict[str, Any]:
+def read_run(folder: Path, read: Callable[[Path], bytes]) -> dict[str, Any]:
     """One run: fields (`run`, `config.*`, summary keys), history series, exit status, times."""
     files = sorted(folder.glob("run-*.wandb"))
     if len(files) != 1:
         raise RuleError(f"W&B run folder {folder.name} holds {len(files)} run-*.wandb files, not 1")
     path = files[0]
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise RuleError(f"cannot read {path.name}: {e.strerror or e}") from None
+    data = read(path)
     run_id = path.stem[len("run-") :]
     config: dict[str, Any] = {}
     summary: dict[str, Any] = {}
@@ -94,11 +91,11 @@ def read_run(folder: Path) -> dict[str, Any]:
     out.update(flatten(config, "config."))
     out.update(flatten(summary, ""))
     if exit_code is None:
-        failed: str | None = f"W&B run {run_id} has no exit record (still running, or it crashed)"
+        status, reason = "running", f"W&B run {run_id} has no exit record yet (running, or killed)"
     elif exit_code != 0:
-        failed = f"W&B run {run_id} exited with code {exit_code}"
+        status, reason = "failed", f"W&B run {run_id} exited with code {exit_code}"
     else:
-        failed = None
+        status, reason = "finished", ""
     stamp = summary.get("_timestamp")
     return {
         "label": f"run {run_id}",
@@ -107,10 +104,8 @@ def read_run(folder: Path) -> dict[str, Any]:
         "series": history,
         "start": start,
         "summary_time": float(stamp) if isinstance(stamp, int | float) else start,
-        "failed": failed,
-        "files": [path],
-        "sha256": hashlib.sha256(data).hexdigest(),
-        "size": len(data),
+        "status": status,
+        "reason": reason,
     }
 
 
@@ -154,6 +149,7 @@ def fields(buf: bytes) -> Iterator[tuple[int, int, Any]]:
         while pos < end:
             key, pos = _varint(buf, pos)
             field, wire = key >> 3, key & 7
+            value: Any
             if wire == 0:
                 value, pos = _varint(buf, pos)
             elif wire == 2:
@@ -269,3 +265,41 @@ def flatten(d: dict[str, Any], prefix: str) -> dict[str, Any]:
         else:
             out[f"{prefix}{k}"] = v
     return out
+
+
+class WandbSource(Source):
+    """A `wandb/` folder: each run folder is a record (config, summary, history)."""
+
+    name = "wandb"
+    values = "name"
+    runs_are_records = True
+    folder = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the W&B folder {shown} does not exist yet ({path})")
+        folders = run_folders(path) if path.is_dir() else []
+        if not folders:
+            raise RuleError(f"{shown} holds no W&B run folders (run-*/run-ID.wandb)")
+        for folder in folders:
+            r = read_run(folder, self.reader.read_bytes)
+            series = {k: [Point(*p) for p in v] for k, v in r["series"].items()}
+            run = Run(
+                name=r["run"],
+                where=f"run {r['run']} in {shown}",
+                fields=r["fields"],
+                status=r["status"],
+                reason=r["reason"],
+                series=series,
+                order=(r["start"] or 0.0, r["run"]),
+            )
+            record = {k: v for k, v in r["fields"].items() if not k.startswith("config.")}
+            yield Chunk.one(run, record, time=r["summary_time"])
+
+    @classmethod
+    def check_layout(cls, path: Path, names: frozenset[str]) -> None:
+        if path.is_file() or (path.is_dir() and not run_folders(path) and any(path.iterdir())):
+            raise RuleSyntaxError(
+                f"{path.name} is not a W&B folder: no run folders with a run-ID.wandb file"
+            )
