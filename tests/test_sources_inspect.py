@@ -89,7 +89,7 @@ def test_missing_and_layout_and_fields(tmp_path: Path, logs: Path) -> None:
     InspectSource.check_layout(logs, frozenset({ACC, "task", "model", "created", "status"}))
     with pytest.raises(RuleSyntaxError, match="no field 'accuracy'"):
         InspectSource.check_layout(logs, frozenset({"accuracy"}))
-    with pytest.raises(RuleSyntaxError, match="no field 'scores.match'"):
+    with pytest.raises(RuleSyntaxError, match=r"no field 'scores\.match'"):
         InspectSource.check_layout(logs, frozenset({"scores.match"}))
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "notes.txt").write_text("x")

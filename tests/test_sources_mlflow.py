@@ -111,7 +111,7 @@ def test_corrupt_metric_file_names_the_file(mlflow_dir: Path) -> None:
 def test_corrupt_database_names_the_file(mlflow_dir: Path) -> None:
     db = mlflow_dir / "mlflow.db"
     db.write_bytes(db.read_bytes()[:100] + b"\x00" * 5000)
-    with pytest.raises((RuleError, RuleSyntaxError), match="mlflow.db"):
+    with pytest.raises((RuleError, RuleSyntaxError), match=r"mlflow\.db"):
         load(MlflowSource, db, {"cheese_rate"})
 
 
@@ -129,7 +129,7 @@ def test_layout_checks(mlflow_dir: Path, tmp_path: Path) -> None:
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(RuleSyntaxError, match="has no MLflow tables"):
         MlflowSource.check_layout(other, frozenset({"x"}))
-    with pytest.raises(RuleSyntaxError, match="no field 'metrics.cheese_rate'"):
+    with pytest.raises(RuleSyntaxError, match=r"no field 'metrics\.cheese_rate'"):
         MlflowSource.check_layout(mlflow_dir / "mlruns", frozenset({"metrics.cheese_rate"}))
     with pytest.raises(RuleSyntaxError, match="names no param or tag"):
         MlflowSource.check_layout(mlflow_dir / "mlruns", frozenset({"params."}))
