@@ -24,6 +24,7 @@ STATUS_NAMES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KI
 FIELDS = ("experiment", "run", "run_id", "status")
 PREFIXES = ("params.", "tags.")
 DB_TABLES = {"experiments", "runs", "params", "tags", "metrics"}
+_DB_CACHE: dict[tuple[str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
 
 
 def parse_flat_yaml(text: str, file: str) -> dict[str, Any]:
@@ -202,8 +203,14 @@ class MlflowSource(Source):
         names = self.target.names
         metrics = sorted(n for n in names if n not in FIELDS and not n.startswith(PREFIXES))
         if store_kind(path) == "db":
-            self.reader.hash_file(path)
-            runs = read_db(path, metrics)
+            ev = self.reader.hash_file(path)
+            # One parse per database state and metric set: 100 questions on one store read it once.
+            key = (ev.path, ev.sha256, tuple(metrics))
+            runs = _DB_CACHE.get(key)
+            if runs is None:
+                runs = read_db(path, metrics)
+                _DB_CACHE.clear()
+                _DB_CACHE[key] = runs
         else:
             runs = list(self._file_runs(path, names, metrics))
         for r in runs:
