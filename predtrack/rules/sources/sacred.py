@@ -14,6 +14,7 @@ from typing import Any
 
 from predtrack.errors import RuleError, RuleSyntaxError
 from predtrack.rules.base import Chunk, Point, RulePending, Run, Source, Status, parse_time
+from predtrack.rules.sources.wandb import flatten
 
 FIELDS = ("status", "result", "experiment", "run")
 PREFIX = "config."
@@ -40,7 +41,7 @@ def read_run(folder: Path, with_metrics: bool, read: Callable[[Path], bytes]) ->
         "experiment": (run.get("experiment") or {}).get("name"),
         "run": folder.name,
     }
-    fields.update(_flatten(config, PREFIX))
+    fields.update(flatten(config, PREFIX) if isinstance(config, dict) else {})
     series: dict[str, list[tuple[int, float | None, float]]] = {}
     if with_metrics:
         for name, m in (_load(folder / "metrics.json", read, required=False) or {}).items():
@@ -80,17 +81,6 @@ def _load(path: Path, read: Callable[[Path], bytes], required: bool) -> Any:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as e:
         raise RuleError(f"{path.parent.name}/{path.name} is not valid JSON: {e}") from None
-
-
-def _flatten(d: Any, prefix: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if isinstance(d, dict):
-        for k, v in d.items():
-            if isinstance(v, dict):
-                out.update(_flatten(v, f"{prefix}{k}."))
-            else:
-                out[f"{prefix}{k}"] = v
-    return out
 
 
 class SacredSource(Source):
