@@ -204,7 +204,8 @@ class Target:
     path: Path  # absolute, as written under the rule's folder (symlinks not resolved)
     shown: str  # as the rule wrote it (a glob's match: relative to the rule's folder)
     run: Run  # the run a plain file's records belong to (trackers make their own)
-    names: frozenset[str] = frozenset()  # the names the rule uses (values, filters, x)
+    # The names the rule uses (values, filters, crossing x) and the tokens of its pointers.
+    names: frozenset[str] = frozenset()
 
 
 class Source(ABC):
@@ -217,6 +218,7 @@ class Source(ABC):
     skip_missing: ClassVar[bool] = False  # records lacking a VALUE are skipped, not errors
     runs_are_records: ClassVar[bool] = False  # a record is a run with metric histories
     folder: ClassVar[bool] = False  # the path names a folder or a store, not a data file
+    uses_names: ClassVar[bool] = False  # chunks() depends on target.names (cached per names)
 
     def __init__(self, target: Target, reader: Reader) -> None:
         self.target = target

@@ -83,8 +83,8 @@ class ReadFile(io.RawIOBase):
         self.size += n
         return n
 
-    def read_chunk(self) -> bytes:
-        data = self.fh.read(CHUNK) or b""
+    def read_chunk(self, size: int = CHUNK) -> bytes:
+        data = self.fh.read(size) or b""
         self.hash.update(data)
         self.size += len(data)
         return data
@@ -281,9 +281,9 @@ class Reader:
 
 
 def line_batches(
-    f: ReadFile, what: str, *, max_line: int, universal: bool = False
+    f: ReadFile, what: str, *, max_line: int, universal: bool = False, size: int = CHUNK
 ) -> Iterator[tuple[int, list[str]]]:
-    """Decoded lines in batches of about 1 MiB: (number of the first line, lines).
+    """Decoded lines in batches of about `size` bytes: (number of the first line, lines).
 
     JSON lines split at LF only, without it; `universal` splits at CRLF, CR or LF and keeps
     the line ends (what the csv module expects). A UTF-8 BOM at the start is dropped. A
@@ -291,7 +291,7 @@ def line_batches(
     """
     carry, line_no, first = b"", 1, True
     while True:
-        data = f.read_chunk()
+        data = f.read_chunk(size)
         if not data:
             break
         buf = carry + data if carry else data
