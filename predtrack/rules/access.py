@@ -223,7 +223,7 @@ class Scan:
     total: int = 0
     failed: list[Run] = field(default_factory=list)
     running: list[Run] = field(default_factory=list)
-    values: dict[str, set[str]] = field(default_factory=dict)
+    values: dict[str, dict[Any, str]] = field(default_factory=dict)  # match key -> text
 
     def __iter__(self) -> Iterator[tuple[Chunk, Sequence[int]]]:
         last_run: Run | None = None
@@ -233,7 +233,10 @@ class Scan:
             run = chunk.run
             if self.track and run is not last_run:
                 for name, v in run.fields.items():
-                    self.values.setdefault(name, set()).add(str(v))
+                    text = (
+                        "null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                    )
+                    self.values.setdefault(name, {}).setdefault(match_key(v), text)
             last_run = run
             for needed in self.need:
                 if isinstance(needed, str) and chunk.columns is not None:

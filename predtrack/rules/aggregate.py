@@ -18,8 +18,8 @@ from typing import Any
 from predtrack.errors import RuleError
 from predtrack.rules import crossing as fit
 from predtrack.rules.access import Context, FilterTest, Scan, filter_wants, getter, passes
-from predtrack.rules.base import Run
-from predtrack.rules.convert import OPS, Got, as_bool, as_number, match_key
+from predtrack.rules.base import TIME_FIELDS, Run
+from predtrack.rules.convert import OPS, Got, as_bool, match_key
 from predtrack.rules.grammar import (
     Aggregate,
     Crossing,
@@ -158,7 +158,9 @@ def aggregate(ctx: Context, records: RecordSource, node: Aggregate | Fraction) -
     left_out = f"; {len(scan.failed)} failed run(s) left out" if scan.failed else ""
     times = [tally.earliest] if tally.earliest is not None else []
     mtimes = [r.mtime for r in tally.runs.values() if r.mtime is not None]
-    over = f" over {tally.n} {words}" + (f" with {desc}" if desc else "")
+    over = f" over {tally.n} {words if tally.n != 1 else words[:-1]}" + (
+        f" with {desc}" if desc else ""
+    )
     if isinstance(node, Fraction):
         detail = (
             f"{tally.k} of {tally.n} {words} have {_cond(node)}{' with ' + desc if desc else ''}"
@@ -202,7 +204,7 @@ def _check_runs(
     if tally.n > want:
         raise RuleError(f"{node}: runs={want}, but {tally.n} {words} match{at} in {ctx.file}")
     if tally.n < want:
-        missing = name_missing(ctx, scan, records, node.filters, tally.units, group)
+        missing = name_missing(ctx, scan, records, node.filters, tally.units, _value(node))
         why = f"{tally.n} of {want} {words} so far{at} in {ctx.file}"
         if missing:
             why += ": missing " + ", ".join(missing[:10]) + (", ..." if len(missing) > 10 else "")
@@ -222,7 +224,7 @@ def name_missing(
     records: RecordSource,
     filters: Sequence[Filter],
     have: Sequence[Unit],
-    group: str = "",
+    value: Any,
     x: Any = None,
 ) -> list[str]:
     """What a selection lacks: job folders without their file, then field values seen elsewhere."""
@@ -230,27 +232,38 @@ def name_missing(
     fixed = {f.column for f in filters if f.op == "="}
     for folder, fields in records.missing_folders():
         if _folder_matches(fields, filters, x):
-            shown = ", ".join(f"{k}={v}" for k, v in fields.items() if k not in fixed)
+            shown = ", ".join(
+                f"{k}={_text(v)}"
+                for k, v in fields.items()
+                if k not in fixed and (x is None or k != x[0])
+            )
             out.append(f"{folder} ({shown})" if shown else folder)
     present: dict[str, set[Any]] = {}
     for u in have:
         for name, v in u.run.fields.items():
             present.setdefault(name, set()).add(match_key(v))
     for name, seen in sorted(scan.values.items()):
-        if name in fixed or name == "run" or (x is not None and name == x[0]):
+        if name in fixed or name == "run" or (x is not None and name == x[0]) or len(seen) < 2:
             continue
         here = present.get(name, set())
-        for v in sorted(
-            seen, key=lambda s: (as_number(s, True) is None, as_number(s, True) or 0, s)
-        ):
-            if match_key(v) not in here and len(seen) > 1:
-                out.append(f"{name}={v}")
+        out.extend(
+            f"{name}={text}" for key, text in sorted(seen.items(), key=_by_value) if key not in here
+        )
     if not out and have and have[0].chunk.columns is not None and not ctx.glob:
-        out = _missing_cells(ctx, records, filters, have, fixed)
+        out = _missing_cells(ctx, records, filters, have, fixed | {value})
     return out
 
 
-def _folder_matches(fields: dict[str, str], filters: Sequence[Filter], x: Any) -> bool:
+def _by_value(item: tuple[Any, str]) -> tuple[int, float, str]:
+    key, text = item
+    return (0, key, text) if isinstance(key, float) else (1, 0.0, text)
+
+
+def _text(v: Any) -> str:
+    return "null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+
+
+def _folder_matches(fields: dict[str, Any], filters: Sequence[Filter], x: Any) -> bool:
     """Whether a job folder's run fields pass the filters that name them (and the group's x)."""
     if x is not None and x[0] in fields and match_key(fields[x[0]]) != match_key(x[1]):
         return False
@@ -269,26 +282,31 @@ def _missing_cells(
     have: Sequence[Unit],
     fixed: set[Any],
 ) -> list[str]:
-    """In one long-format table: values of its other columns seen in rows but not here."""
+    """In one long-format table: values of its other columns seen in rows but not here.
+
+    Only columns that repeat (at most half as many values as rows, and at most 64) and tell
+    the selected rows apart are used: `seed`, not a measured value.
+    """
     header = list(have[0].chunk.columns or ())
-    skip = fixed | {f.column for f in filters}
-    cols = [c for c in header if c not in skip]
-    seen: dict[str, set[str]] = {c: set() for c in cols}
+    skip = fixed | {f.column for f in filters} | set(TIME_FIELDS)
+    seen: dict[str, dict[Any, str]] = {c: {} for c in header if c not in skip}
+    rows = 0
     for chunk in records.chunks():
+        rows += len(chunk.records)
         for c in list(seen):
             get = getter(ctx, chunk, c)
             for rec in chunk.records:
                 v = get(rec)
                 if isinstance(v, str):
-                    seen[c].add(v)
+                    seen[c].setdefault(match_key(v), v)
             if len(seen[c]) > _DISTINCT:
                 del seen[c]
     out: list[str] = []
     for c, values in seen.items():
         here = {match_key(u.field(ctx, c)) for u in have}
-        if len(here) != len(have):
-            continue  # not a column that tells the units apart
-        out.extend(f"{c}={v}" for v in sorted(values) if match_key(v) not in here)
+        if len(here) != len(have) or len(values) > rows / 2:
+            continue
+        out.extend(f"{c}={t}" for k, t in sorted(values.items(), key=_by_value) if k not in here)
     return out
 
 
@@ -384,8 +402,9 @@ def _group_value(
             )
         if tally.n < node.runs:
             x_field = (sel.x, xv) if isinstance(sel.x, str) else None
-            missing = name_missing(ctx, scan, records, sel.filters, tally.units, label, x_field)
-            why = f"{tally.n} of {node.runs} so far at {label} in {ctx.file}"
+            missing = name_missing(ctx, scan, records, sel.filters, tally.units, value, x_field)
+            words = "runs" if isinstance(node.value, Pick) else ctx.rows_word()
+            why = f"{tally.n} of {node.runs} {words} so far at {label} in {ctx.file}"
             items = [f"{label}: {m}" for m in missing]
             raise Missing(why + (": missing " + ", ".join(missing[:10]) if missing else ""), items)
     if isinstance(node, Fraction):

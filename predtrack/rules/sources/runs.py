@@ -31,15 +31,29 @@ from predtrack.errors import RuleError
 from predtrack.rules.base import Chunk, Evidence, OutsideFolder, RulePending, Run, Source, Target
 from predtrack.rules.base import natural_key as _natural
 from predtrack.rules.files import Reader
+from predtrack.rules.grammar import NUM_RE
 
 OVERRIDES = Path(".hydra") / "overrides.yaml"
 CACHE_ENTRY_BYTES = 32 * 1024 * 1024  # files (or globs) larger than this are not kept
 CACHE_TOTAL_BYTES = 256 * 1024 * 1024
 _WILD = re.compile(r"[*?]")
+_INT = re.compile(r"[+-]?[0-9]{1,18}")
 
 
-def parse_overrides(text: str, what: str) -> dict[str, str]:
-    """The `key=value` items of a Hydra overrides.yaml (a YAML list of strings)."""
+def typed(value: str) -> Any:
+    """An override's value as Hydra reads it: an int, a float, a boolean, null, or text."""
+    if _INT.fullmatch(value):
+        return int(value)
+    if NUM_RE.fullmatch(value):
+        return float(value)
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    return None if low == "null" else value
+
+
+def parse_overrides(text: str, what: str) -> dict[str, Any]:
+    """The `key=value` items of a Hydra overrides.yaml (a YAML list of strings), typed."""
     text = text.lstrip("\ufeff")
     if text.strip() in ("", "[]"):
         return {}
@@ -52,7 +66,7 @@ def parse_overrides(text: str, what: str) -> dict[str, str]:
             items[-1].append(line.strip())
         elif line.strip() and not line.lstrip().startswith("#"):
             raise RuleError(f"{what} line {n} is not an item of a YAML list of overrides")
-    out: dict[str, str] = {}
+    out: dict[str, Any] = {}
     for parts in items:
         while parts and parts[-1] == "":
             parts.pop()
@@ -66,8 +80,9 @@ def parse_overrides(text: str, what: str) -> dict[str, str]:
             raise RuleError(f"{what}: override {item!r} is not KEY=VALUE")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        out[key] = value
+            out[key] = value[1:-1]  # quoted: text
+        else:
+            out[key] = typed(value)
     return out
 
 
@@ -179,7 +194,7 @@ class Records:
             )
         self.files = 0  # data files read
         self._jobs: dict[Path, Path | None] = {}
-        self._fields: dict[Path, dict[str, str]] = {}
+        self._fields: dict[Path, dict[str, Any]] = {}
 
     @property
     def artifact(self) -> str:
@@ -327,7 +342,7 @@ class Records:
             self._jobs[s] = found
         return found
 
-    def _overrides(self, job: Path) -> dict[str, str]:
+    def _overrides(self, job: Path) -> dict[str, Any]:
         if job not in self._fields:
             path = job / OVERRIDES
             shown = self.shown(path)
@@ -339,7 +354,7 @@ class Records:
             self._fields[job] = parse_overrides(decoded, shown)
         return self._fields[job]
 
-    def missing_folders(self) -> list[tuple[str, dict[str, str]]]:
+    def missing_folders(self) -> list[tuple[str, dict[str, Any]]]:
         """Hydra job folders the glob reaches that hold no matching data file yet."""
         if not self.glob or self.cls.folder:
             return []
