@@ -181,6 +181,8 @@ class Records:
         cache: MutableMapping[Any, Any] | None,
     ) -> None:
         self.cls, self.file, self.reader, self.names, self.cache = cls, file, reader, names, cache
+        if "\x00" in file:
+            raise RuleError(f"the file name {file!r} holds a NUL byte")
         self.glob = bool(_WILD.search(file))
         path = reader.base / file
         parts = list(Path(os.path.normpath(path)).parts) if self.glob else []
