@@ -20,6 +20,7 @@ from predtrack.rules.grammar import RANGE_OPS, Filter, Pointer, Value, fmt_value
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 SHORT: Any = type("Short", (), {"__repr__": lambda self: "SHORT"})()  # a CSV row too short
 _INDEX_DIGITS = frozenset("0123456789")
+_ONE = range(1)
 
 
 @dataclass
@@ -135,9 +136,23 @@ def getter(ctx: Context, chunk: Chunk, v: Value) -> Callable[[Any], Any]:
     return lambda rec: _agree(rec.get(v, MISSING) if type(rec) is dict else MISSING, rv, v, run)
 
 
+def lookup(ctx: Context, chunk: Chunk, v: Value, rec: Any) -> Any:
+    """`getter(ctx, chunk, v)(rec)` without compiling: for chunks of one record."""
+    if isinstance(v, Pointer):
+        return walk(rec, v.tokens)
+    if chunk.columns is not None:
+        return getter(ctx, chunk, v)(rec)
+    own = rec.get(v, MISSING) if type(rec) is dict else MISSING
+    fields = chunk.run.fields
+    rv = fields.get(v, MISSING) if fields else MISSING
+    return own if rv is MISSING else _agree(own, rv, v, chunk.run)
+
+
 def _agree(own: Any, from_run: Any, name: str, run: Run) -> Any:
     if own is MISSING or own is SHORT:
         return from_run
+    if own == from_run and type(own) is type(from_run):
+        return own
     if match_key(own) != match_key(from_run):
         raise RuleError(
             f"{name} is {short(own)} in {run.where} but {short(from_run)} in its run's fields "
@@ -199,6 +214,17 @@ class FilterTest:
 
         return test
 
+    def match_one(self, chunk: Chunk, rec: Any) -> bool:
+        """The filters on one record of a chunk of records that are dicts, uncompiled."""
+        for n, (f, (want, num)) in enumerate(zip(self.filters, self._wants, strict=True)):
+            v = lookup(self.ctx, chunk, f.column, rec)
+            if v is MISSING:
+                return False
+            self.present[n] = True
+            if not passes(f.op, v, want, num):
+                return False
+        return True
+
     def check_fields(self, seen: int) -> None:
         """After a scan: a filter field no record had is a typo, not "no match yet"."""
         for f, ok in zip(self.filters, self.present, strict=True):
@@ -241,10 +267,15 @@ class Scan:
             for needed in self.need:
                 if isinstance(needed, str) and chunk.columns is not None:
                     getter(self.ctx, chunk, needed)
-            test = self.test.compile(chunk)
-            idxs: Sequence[int] = (
-                range(len(recs)) if test is None else [i for i, r in enumerate(recs) if test(r)]
-            )
+            idxs: Sequence[int]
+            if not self.test.filters:
+                idxs = range(len(recs))
+            elif len(recs) == 1 and chunk.columns is None:
+                idxs = _ONE if self.test.match_one(chunk, recs[0]) else ()
+            else:
+                test = self.test.compile(chunk)
+                assert test is not None
+                idxs = [i for i, r in enumerate(recs) if test(r)]
             if not idxs:
                 continue
             if run.status in ("failed", "running"):

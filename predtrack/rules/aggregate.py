@@ -143,7 +143,11 @@ def _holds(ctx: Context, node: Fraction, u: Unit, value: Any) -> bool:
 def aggregate(ctx: Context, records: RecordSource, node: Aggregate | Fraction) -> Got:
     """An aggregate or a fraction over the records its filters leave."""
     scan = Scan(
-        ctx, records.chunks(), FilterTest(ctx, node.filters), track=True, need=needed(node.value)
+        ctx,
+        records.chunks(),
+        FilterTest(ctx, node.filters),
+        track=node.runs is not None,
+        need=needed(node.value),
     )
     tally = collect(ctx, scan, node, keep=node.runs is not None)
     desc = describe(node.filters)
@@ -316,12 +320,19 @@ def crossing(ctx: Context, records: RecordSource, sel: Crossing) -> Got:
     node = y if isinstance(y, Aggregate | Fraction) else None
     item: Item = node.value if node is not None else y  # type: ignore[assignment]
     scan = Scan(
-        ctx, records.chunks(), FilterTest(ctx, sel.filters), track=True, need=needed(item, sel.x)
+        ctx,
+        records.chunks(),
+        FilterTest(ctx, sel.filters),
+        track=node is not None and node.runs is not None,
+        need=needed(item, sel.x),
     )
     x_name, y_name = fmt_value(sel.x), str(node) if node is not None else fmt_value(item)
     groups: dict[float, list[Unit]] = {}
+    x_of: tuple[Any, Any] = (None, None)  # the x getter of the last chunk
     for u in units(ctx, scan, item):
-        xv = number(ctx, sel.x, u.chunk, u.i, getter(ctx, u.chunk, sel.x)(u.chunk.records[u.i]))
+        if x_of[0] is not u.chunk:
+            x_of = (u.chunk, getter(ctx, u.chunk, sel.x))
+        xv = number(ctx, sel.x, u.chunk, u.i, x_of[1](u.chunk.records[u.i]))
         groups.setdefault(xv, []).append(u)
     rows = ctx.rows_word() if not isinstance(item, Pick) else "runs"
     value = item.value if isinstance(item, Pick) else item

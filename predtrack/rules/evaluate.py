@@ -14,8 +14,6 @@ folder without its metric file while the sweep's other jobs have theirs, fewer t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ from predtrack.rules.access import Context
 from predtrack.rules.base import Evidence, RulePending, RunFailed
 from predtrack.rules.check import check_rule
 from predtrack.rules.convert import Got, convert
-from predtrack.rules.files import Reader
+from predtrack.rules.files import Reader, manifest_digest
 from predtrack.rules.grammar import Aggregate, Crossing, Fraction, Rule, keys
 from predtrack.rules.sources.runs import Records
 
@@ -72,9 +70,7 @@ class Evaluation:
 def evidence_digest(evidence: Sequence[Evidence]) -> str:
     """sha256 hex of the canonical manifest: JSON `[{"path", "sha256", "size"}]` sorted by path,
     keys sorted, no spaces, UTF-8."""
-    manifest = [e.as_dict() for e in sorted(evidence, key=lambda e: e.path)]
-    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return manifest_digest(evidence)
 
 
 def evaluate_rule(
@@ -132,7 +128,7 @@ def evaluate_rule(
         moment,
         source,
         records.artifact,
-        evidence[0].sha256 if one else evidence_digest(evidence),
+        evidence[0].sha256 if one else reader.digest(),
     )
 
 

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -42,6 +43,14 @@ def sha256_file(path: str | os.PathLike[str]) -> tuple[str, int]:
             h.update(chunk)
             size += len(chunk)
     return h.hexdigest(), size
+
+
+def manifest_digest(evidence: Sequence[Evidence]) -> str:
+    """sha256 hex of the canonical manifest: JSON `[{"path", "sha256", "size"}]` sorted by path,
+    keys sorted, no spaces, UTF-8."""
+    manifest = [e.as_dict() for e in sorted(evidence, key=lambda e: e.path)]
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def utc_from_ns(ns: int) -> datetime:
@@ -147,6 +156,7 @@ class Reader:
             self.base_real = self.base
         self.allow_outside = allow_outside
         self._evidence: dict[str, Evidence] = {}
+        self._sorted: tuple[tuple[Evidence, ...], str] | None = None  # (evidence, digest)
         self._stats: dict[str, tuple[str, tuple[int, int, int, int]]] = {}
 
     # ---------------------------------------------------------------- where a file lies
@@ -158,13 +168,12 @@ class Reader:
         except ValueError:
             return str(path)
 
-    def inside(self, path: Path) -> bool:
+    def inside(self, path: Path, real: str | None = None) -> bool:
         """Whether `path` lies in the rule's folder, as written and with symlinks resolved."""
-        lexical = Path(os.path.normpath(path))
-        if not lexical.is_relative_to(self.base):
+        if not _under(os.path.normpath(path), str(self.base)):
             return False
         try:
-            return path.resolve().is_relative_to(self.base_real)
+            return _under(real or os.path.realpath(path), str(self.base_real))
         except (OSError, RuntimeError):
             return True  # a loop: opening it fails with the reason
 
@@ -180,12 +189,12 @@ class Reader:
     def locate(self, path: Path, shown: str) -> tuple[Path, os.stat_result]:
         """The real path and stat of a regular file, or the reason it cannot be read."""
         try:
-            if not self.allow_outside and not self.inside(path):
+            real = Path(os.path.realpath(path, strict=False))
+            if not self.allow_outside and not self.inside(path, str(real)):
                 raise OutsideFolder(
                     f"{shown} lies outside the folder the rule was registered from "
                     f"({self.base}); resolve with --allow-outside to read it"
                 )
-            real = path.resolve()
             st = os.stat(real)
         except ValueError:
             raise RuleError(f"the file name {shown!r} holds a NUL byte") from None
@@ -256,13 +265,33 @@ class Reader:
     def record(self, evidence: Evidence, shown: str, st: os.stat_result | None) -> None:
         """Add a file to the evidence; with `st`, it is re-checked by `check_unchanged`."""
         self._evidence[evidence.path] = evidence
+        self._sorted = None
         if st is not None:
             key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
             self._stats[evidence.path] = (shown, key)
 
+    def record_all(self, evidence: tuple[Evidence, ...], digest: str) -> None:
+        """Add files read earlier (a cached glob), sorted, with the digest of their manifest."""
+        if self._evidence:
+            for e in evidence:
+                self.record(e, e.path, None)
+            return
+        self._evidence = {e.path: e for e in evidence}
+        self._sorted = (evidence, digest)
+
     def evidence(self) -> tuple[Evidence, ...]:
         """Every file read, sorted by path."""
+        if self._sorted is not None:
+            return self._sorted[0]
         return tuple(self._evidence[p] for p in sorted(self._evidence))
+
+    def digest(self) -> str:
+        """sha256 hex of the evidence manifest (see evaluate.evidence_digest)."""
+        if self._sorted is not None:
+            return self._sorted[1]
+        evidence = self.evidence()
+        self._sorted = (evidence, manifest_digest(evidence))
+        return self._sorted[1]
 
     def check_unchanged(self) -> None:
         """Refuse the evaluation if a file changed after it was read."""
@@ -278,6 +307,10 @@ class Reader:
                     f"now {max(now[2], 0)}); resolve again once the run has finished writing it"
                 )
         self._stats.clear()
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def line_batches(

@@ -23,6 +23,7 @@ from predtrack.rules.access import (
     Scan,
     column_index,
     getter,
+    lookup,
     min_time,
     time_of,
     walk_strict,
@@ -162,7 +163,11 @@ def units(ctx: Context, scan: Scan, item: Item) -> Iterator[Unit]:
 def _record_units(ctx: Context, scan: Scan, value: Value) -> Iterator[Unit]:
     skip = ctx.cls.skip_missing
     for chunk, idxs in scan:
-        get, recs, text = getter(ctx, chunk, value), chunk.records, chunk.text
+        recs, text = chunk.records, chunk.text
+        if len(recs) == 1:
+            get: Callable[[Any], Any] = lambda rec, c=chunk: lookup(ctx, c, value, rec)  # noqa: E731
+        else:
+            get = getter(ctx, chunk, value)
         for i in idxs:
             v = get(recs[i])
             if v is MISSING:
@@ -222,8 +227,10 @@ class _Picker:
 
     def _feed_extreme(self, chunk: Chunk, idxs: Sequence[int], target: Value, high: bool) -> None:
         get, recs, best = getter(self.ctx, chunk, target), chunk.records, self.best
+        tok = target.tokens[0] if isinstance(target, Pointer) and len(target.tokens) == 1 else None
         for i in idxs:
-            v = get(recs[i])
+            rec = recs[i]
+            v = rec.get(tok, MISSING) if tok is not None and type(rec) is dict else get(rec)
             if type(v) is float or type(v) is int:
                 x = v
             elif v is MISSING:

@@ -6,8 +6,9 @@ so a batch takes the fast path only if each of its lines has no backslash, an ev
 of quotes (its strings close on the line) and as many closing as opening brackets of each
 kind (its structure closes on the line), and the array then holds one value per line;
 any other batch is parsed line by line. A key given twice in one object is refused: the
-line-by-line parse checks every key, the fast path the keys the rule reads (a batch where
-one of them appears twice on a line goes line by line).
+line-by-line parse checks every key, the fast path the keys the rule reads, and the time
+fields its first line has (a batch where one of them appears twice on a line goes line
+by line).
 
 A VALUE alone reads the last line: the file is hashed to the end and that line is read
 backwards from the hashed size, so a long log is never parsed whole for it.
@@ -26,6 +27,7 @@ from predtrack.rules import files
 from predtrack.rules.base import TIME_FIELDS, Chunk, Source
 from predtrack.rules.sources.json import parse_json
 
+_TIME_KEYS = frozenset(json.dumps(k) for k in TIME_FIELDS)
 _ODD = (1).__and__
 _SEVERAL = (1).__lt__
 
@@ -38,16 +40,23 @@ def _fast(lines: list[str], joined: str, keys: list[str]) -> list[Any] | None:
     if any(map(_ODD, map(count, lines, repeat('"')))):
         return None
     for a, b in ("{}", "[]"):
-        if list(map(count, lines, repeat(a))) != list(map(count, lines, repeat(b))):
-            return None
-    for key in keys:
-        if any(map(_SEVERAL, map(count, lines, repeat(key)))):
+        if (a in joined or b in joined) and list(map(count, lines, repeat(a))) != list(
+            map(count, lines, repeat(b))
+        ):
             return None
     try:
         values = json.loads("[" + joined + "]")
     except (ValueError, RecursionError):
         return None
-    return values if len(values) == len(lines) else None
+    if len(values) != len(lines):
+        return None
+    first = values[0] if values and type(values[0]) is dict else {}
+    for key in keys:
+        if key in _TIME_KEYS and json.loads(key) not in first:
+            continue  # a time field the first record lacks: not checked on this path
+        if key in joined and any(map(_SEVERAL, map(count, lines, repeat(key)))):
+            return None
+    return values
 
 
 class JsonlSource(Source):

@@ -222,9 +222,8 @@ class Records:
         key = ("glob", str(self.reader.base), self.file, self.cls.name, self._names_key())
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
-            chunks, evidence, self.files = cached
-            for ev, shown in evidence:
-                self.reader.record(ev, shown, None)
+            chunks, evidence, digest, self.files = cached
+            self.reader.record_all(evidence, digest)
             yield from chunks
             return
         kept: list[Chunk] | None = [] if self.cache is not None else None
@@ -245,8 +244,7 @@ class Records:
             if kept is not None and size > CACHE_ENTRY_BYTES:
                 kept = None
         if kept is not None:
-            evidence = [(ev, self.reader.shown(Path(ev.path))) for ev in self.reader.evidence()]
-            self._keep(key, (kept, evidence, self.files), size)
+            self._keep(key, (kept, self.reader.evidence(), self.reader.digest(), self.files), size)
 
     def last(self) -> Chunk:
         """The last record of the single file (sources that read it alone)."""
