@@ -164,12 +164,9 @@ def _record_units(ctx: Context, scan: Scan, value: Value) -> Iterator[Unit]:
     skip = ctx.cls.skip_missing
     for chunk, idxs in scan:
         recs, text = chunk.records, chunk.text
-        if len(recs) == 1:
-            get: Callable[[Any], Any] = lambda rec, c=chunk: lookup(ctx, c, value, rec)  # noqa: E731
-        else:
-            get = getter(ctx, chunk, value)
+        get = None if len(recs) == 1 else getter(ctx, chunk, value)
         for i in idxs:
-            v = get(recs[i])
+            v = lookup(ctx, chunk, value, recs[i]) if get is None else get(recs[i])
             if v is MISSING:
                 if skip:
                     continue
