@@ -250,9 +250,16 @@ def name_missing(
         if name in fixed or name == "run" or (x is not None and name == x[0]) or len(seen) < 2:
             continue
         here = present.get(name, set())
-        out.extend(
-            f"{name}={text}" for key, text in sorted(seen.items(), key=_by_value) if key not in here
-        )
+        folders = " ".join(out)
+        for key, text in sorted(seen.items(), key=_by_value):
+            item = f"{name}={text}"
+            if (
+                key not in here
+                and f"({item}," not in folders
+                and f" {item}," not in folders
+                and (f" {item})" not in folders and f"({item})" not in folders)
+            ):
+                out.append(item)
     if not out and have and have[0].chunk.columns is not None and not ctx.glob:
         out = _missing_cells(ctx, records, filters, have, fixed | {value})
     return out
