@@ -11,40 +11,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_rules import fails, run, write  # the helpers of the rules' first tests
 
 from predtrack.errors import RuleError
 from predtrack.rules import (
-    Evaluation,
     OutsideFolder,
     RulePending,
     RunFailed,
     evaluate_rule,
     evidence_digest,
-    parse_rule,
     register_source,
 )
 from predtrack.rules.base import Chunk, Evidence, Run, Source
 from predtrack.rules.grammar import Pointer, Rule
-
-
-def write(root: Path, name: str, content: str | bytes) -> Path:
-    path = root / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-    return path
-
-
-def run(root: Path, rule: str, kind: str = "quantity", **kw: object) -> Evaluation:
-    return evaluate_rule(parse_rule(rule), root, kind, **kw)  # type: ignore[arg-type]
-
-
-def fails(root: Path, rule: str, kind: str = "quantity", **kw: object) -> str:
-    with pytest.raises(RuleError) as info:
-        run(root, rule, kind, **kw)
-    return str(info.value)
 
 
 def lines(*records: dict[str, object]) -> str:
@@ -263,7 +242,9 @@ def test_glob_of_plain_folders(tmp_path: Path) -> None:
         run(tmp_path, "none/*/r.json#mean(/acc)")
     with pytest.raises(RunFailed, match="declared complete"):
         run(tmp_path, "none/*/r.json#mean(/acc)", final=True)
-    with pytest.raises(RulePending, match=r"no record matches run=run3 in runs/\*/result\.json yet"):
+    with pytest.raises(
+        RulePending, match=r"no record matches run=run3 in runs/\*/result\.json yet"
+    ):
         run(tmp_path, "runs/*/result.json#/acc[run=run3]")
 
 

@@ -200,12 +200,8 @@ class Reader:
             raise RuleError(f"the file name {shown!r} holds a NUL byte") from None
         except RuntimeError as e:  # Python 3.11 reports a symlink loop this way
             raise RuleError(f"cannot resolve the path of {shown}: {e}") from None
-        except FileNotFoundError:
-            raise RulePending(f"{shown} does not exist yet ({path})", (shown,)) from None
-        except PermissionError:
-            raise RuleError(f"cannot read {shown}: permission denied ({path})") from None
         except OSError as e:
-            raise RuleError(f"cannot read {shown}: {e.strerror or e} ({path})") from None
+            raise _unreadable(e, shown, path) from None
         if stat.S_ISDIR(st.st_mode):
             raise RuleError(f"{shown} is a directory, not a file ({real})")
         if not stat.S_ISREG(st.st_mode):
@@ -224,12 +220,8 @@ class Reader:
     def open_located(self, real: Path, st: os.stat_result, shown: str) -> ReadFile:
         try:
             return ReadFile(self, real, shown, st)
-        except FileNotFoundError:
-            raise RulePending(f"{shown} does not exist yet ({real})", (shown,)) from None
-        except PermissionError:
-            raise RuleError(f"cannot read {shown}: permission denied ({real})") from None
         except OSError as e:
-            raise RuleError(f"cannot read {shown}: {e.strerror or e} ({real})") from None
+            raise _unreadable(e, shown, real) from None
 
     def read_bytes(
         self, path: str | os.PathLike[str], shown: str | None = None, limit: int = JSON_MAX_BYTES
@@ -307,6 +299,15 @@ class Reader:
                     f"now {max(now[2], 0)}); resolve again once the run has finished writing it"
                 )
         self._stats.clear()
+
+
+def _unreadable(e: OSError, shown: str, path: Path) -> Exception:
+    """Why a file cannot be opened: not there yet (pending), or the reason it fails."""
+    if isinstance(e, FileNotFoundError):
+        return RulePending(f"{shown} does not exist yet ({path})", (shown,))
+    if isinstance(e, PermissionError):
+        return RuleError(f"cannot read {shown}: permission denied ({path})")
+    return RuleError(f"cannot read {shown}: {e.strerror or e} ({path})")
 
 
 def _under(path: str, folder: str) -> bool:

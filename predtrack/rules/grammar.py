@@ -19,6 +19,7 @@ Conventions:
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -428,8 +429,8 @@ def _pointer(text: str) -> Pointer:
     return Pointer(tuple(tokens))
 
 
-def _scan(text: str, visit: Callable[[int, str], bool]) -> None:
-    """Walk `text`, skipping quoted names, calling visit(i, ch) on brackets until it says stop."""
+def _scan(text: str, visit: Callable[[int, str], bool], chars: str = "[]()") -> None:
+    """Walk `text`, skipping quoted names, calling visit(i, ch) on `chars` until it says stop."""
     i, last = 0, ""
     while i < len(text):
         ch = text[i]
@@ -439,7 +440,7 @@ def _scan(text: str, visit: Callable[[int, str], bool]) -> None:
                 raise _Bad(f"unterminated quoted name in {text!r}")
             i, last = m.end(), '"'
             continue
-        if ch in "[]()" and visit(i, ch):
+        if ch in chars and visit(i, ch):
             return
         if not ch.isspace():
             last = ch
@@ -484,29 +485,19 @@ def _closing(text: str, start: int) -> int:
 
 def _split_commas(text: str) -> list[str]:
     """Split at commas outside brackets and quoted names."""
-    out, depth, i, last, start = [], 0, 0, "", 0
-    while i < len(text):
-        ch = text[i]
-        if ch == '"' and (last == "" or last in _QUOTE_AFTER):
-            m = _QUOTED_RE.match(text, i)
-            if not m:
-                raise _Bad(f"unterminated quoted name in {text!r}")
-            i, last = m.end(), '"'
-            continue
-        if ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(text[start:i])
-            start, last = i + 1, ","
-            i += 1
-            continue
-        if not ch.isspace():
-            last = ch
-        i += 1
-    out.append(text[start:])
-    return out
+    cuts, depth = [], [0]
+
+    def visit(i: int, ch: str) -> bool:
+        if ch == ",":
+            if depth[0] == 0:
+                cuts.append(i)
+        else:
+            depth[0] += 1 if ch in "[(" else -1
+        return False
+
+    _scan(text, visit, "[](),")
+    bounds = [-1, *cuts, len(text)]
+    return [text[a + 1 : b] for a, b in itertools.pairwise(bounds)]
 
 
 def _bad_cmp_message(text: str) -> str:
