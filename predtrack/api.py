@@ -57,7 +57,13 @@ def _flat(group: Mapping[str, Any]) -> dict[str, Any]:
 class Study:
     """One predtrack store, opened for a script or a notebook (`predtrack.open`)."""
 
-    def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None) -> None:
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        user: str | None = None,
+    ) -> None:
         from predtrack.identity import current_user
         from predtrack.store.engine import locate
         from predtrack.store.schema import init_store, open_store
@@ -72,7 +78,12 @@ class Study:
     def __enter__(self) -> Study:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -126,18 +137,37 @@ class Study:
                 title, forecast = None, title
             if title is not None or forecast is None:
                 raise InputError("with question= give only the forecast")
-            prediction = NewPrediction(str(question), user, forecast, experiment=experiment, **options)
+            prediction = NewPrediction(
+                str(question), user, forecast, experiment=experiment, **options
+            )
             return register(self.store, [], [prediction], by=user)
         if title is None or forecast is None:
             raise InputError("give a title and a forecast, or question= and a forecast")
         spec = NewQuestion(
-            experiment=experiment or DEFAULT_EXPERIMENT, title=title, kind=kind, key=key, unit=unit,
-            tags=list(tags), bounds=bounds, ordered=ordered, categories=categories, rule=rule,
-            rule_dir=str(Path(rule_dir or os.getcwd()).absolute()), if_run_fails=if_run_fails,
+            experiment=experiment or DEFAULT_EXPERIMENT,
+            title=title,
+            kind=kind,
+            key=key,
+            unit=unit,
+            tags=list(tags),
+            bounds=bounds,
+            ordered=ordered,
+            categories=categories,
+            rule=rule,
+            rule_dir=str(Path(rule_dir or os.getcwd()).absolute()),
+            if_run_fails=if_run_fails,
         )
-        return register(self.store, [spec], [NewPrediction(spec, user, forecast, **options)], by=user)
+        return register(
+            self.store, [spec], [NewPrediction(spec, user, forecast, **options)], by=user
+        )
 
-    def register(self, source: str | os.PathLike[str] | Mapping[str, Any], *, by: str | None = None, rule_dir: str | os.PathLike[str] | None = None) -> Any:
+    def register(
+        self,
+        source: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        by: str | None = None,
+        rule_dir: str | os.PathLike[str] | None = None,
+    ) -> Any:
         """Register a bulk file (TOML or JSON), or the same structure as a dict, all or nothing."""
         from predtrack.bulk import load_bulk, load_document
         from predtrack.predict import register
@@ -145,18 +175,33 @@ class Study:
         user = self._by(by)
         if isinstance(source, Mapping):
             folder = str(Path(rule_dir or os.getcwd()).absolute())
-            parsed = load_document(dict(source), name="the registration", rule_dir=folder, default_forecaster=user)
+            parsed = load_document(
+                dict(source), name="the registration", rule_dir=folder, default_forecaster=user
+            )
         else:
             parsed = load_bulk(Path(source), default_forecaster=user)
         questions, predictions, descriptions = parsed
         return register(self.store, questions, predictions, by=user, descriptions=descriptions)
 
-    def link(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, experiment: str, supersede: bool = False, by: str | None = None) -> Any:
+    def link(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        experiment: str,
+        supersede: bool = False,
+        by: str | None = None,
+    ) -> Any:
         """Record result files for an experiment (locks it)."""
         from predtrack.link import link
 
         items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-        return link(self.store, [os.fspath(p) for p in items], experiment=experiment, by=self._by(by), supersede=supersede)
+        return link(
+            self.store,
+            [os.fspath(p) for p in items],
+            experiment=experiment,
+            by=self._by(by),
+            supersede=supersede,
+        )
 
     def lock(self, experiment: str, *, by: str | None = None) -> Any:
         """Lock an experiment: later predictions on it are late."""
@@ -191,23 +236,65 @@ class Study:
         if question is None:
             if given.has_value() or annul or correct or rerun:
                 raise InputError("manual outcomes need the question they resolve")
-            return resolve_pending(self.store, by=self._by(by), experiment=experiment, dry_run=dry_run, final=final, allow_outside=allow_outside)
-        return resolve_manual(self.store, str(question), given, by=self._by(by), experiment=experiment, allow_outside=allow_outside)
+            return resolve_pending(
+                self.store,
+                by=self._by(by),
+                experiment=experiment,
+                dry_run=dry_run,
+                final=final,
+                allow_outside=allow_outside,
+            )
+        return resolve_manual(
+            self.store,
+            str(question),
+            given,
+            by=self._by(by),
+            experiment=experiment,
+            allow_outside=allow_outside,
+        )
 
     # --- reading ---
 
-    def questions(self, *, experiment: str | None = None, status: str | None = None, kind: str | None = None, tag: str | None = None, reveal: bool = False, by: str | None = None) -> Table:
+    def questions(
+        self,
+        *,
+        experiment: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+        reveal: bool = False,
+        by: str | None = None,
+    ) -> Table:
         """Questions as `list --json` gives them (blind by default on open questions)."""
         from predtrack.questions import list_questions
 
-        views = list_questions(self.store, viewer=self._by(by), reveal=reveal, experiment=experiment, status=status, kind=kind, tag=tag)
+        views = list_questions(
+            self.store,
+            viewer=self._by(by),
+            reveal=reveal,
+            experiment=experiment,
+            status=status,
+            kind=kind,
+            tag=tag,
+        )
         return Table(View(v) for v in views)
 
-    def question(self, ref: str | int, *, reveal: bool = False, by: str | None = None, experiment: str | None = None) -> View:
+    def question(
+        self,
+        ref: str | int,
+        *,
+        reveal: bool = False,
+        by: str | None = None,
+        experiment: str | None = None,
+    ) -> View:
         """One question as `show --json` gives it."""
         from predtrack.questions import show_question
 
-        return View(show_question(self.store, str(ref), viewer=self._by(by), reveal=reveal, experiment=experiment))
+        return View(
+            show_question(
+                self.store, str(ref), viewer=self._by(by), reveal=reveal, experiment=experiment
+            )
+        )
 
     def experiments(self) -> Table:
         """Experiments with their counts and lock times."""
@@ -221,18 +308,49 @@ class Study:
 
         return score_report(self.store, **options)
 
-    def scores(self, *, by: str | None = None, baseline: str | None = None, include_late: bool = False, bits: bool = False, seed: int = 0, experiment: str | None = None, signed_only: bool = False) -> Any:
+    def scores(
+        self,
+        *,
+        by: str | None = None,
+        baseline: str | None = None,
+        include_late: bool = False,
+        bits: bool = False,
+        seed: int = 0,
+        experiment: str | None = None,
+        signed_only: bool = False,
+    ) -> Any:
         """One row per group (as `score --json`, CIs as `_lo`/`_hi` columns, skill as `skill_*`)."""
-        document = self.score_document(by=by, baseline=baseline, include_late=include_late, bits=bits, seed=seed, experiment=experiment, signed_only=signed_only)
+        document = self.score_document(
+            by=by,
+            baseline=baseline,
+            include_late=include_late,
+            bits=bits,
+            seed=seed,
+            experiment=experiment,
+            signed_only=signed_only,
+        )
         return _frame([_flat(g) for g in document["groups"]])
 
-    def scored_predictions(self, *, include_late: bool = False, experiment: str | None = None) -> Any:
+    def scored_predictions(
+        self, *, include_late: bool = False, experiment: str | None = None
+    ) -> Any:
         """One row per scored prediction: the columns of `export --format csv --scored`."""
         from predtrack.score import collect, scored_rows
 
-        return _frame(scored_rows(collect(self.store, include_late=include_late, experiment=experiment)))
+        return _frame(
+            scored_rows(collect(self.store, include_late=include_late, experiment=experiment))
+        )
 
-    def compare(self, a: str, b: str, *, include_late: bool = False, seed: int = 0, bits: bool = False, experiment: str | None = None) -> Any:
+    def compare(
+        self,
+        a: str,
+        b: str,
+        *,
+        include_late: bool = False,
+        seed: int = 0,
+        bits: bool = False,
+        experiment: str | None = None,
+    ) -> Any:
         """Paired differences between two forecasters, as `score --compare A B`."""
         from predtrack.score import collect, comparison
 
@@ -258,6 +376,8 @@ class Study:
         return head(self.store, full=full)
 
 
-def open(db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None) -> Study:  # noqa: A001
+def open(
+    db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None
+) -> Study:
     """Open (creating it if needed) the store at `db`, else `PREDTRACK_DB`, else ./predictions.db."""
     return Study(db, create=create, user=user)

@@ -163,14 +163,19 @@ def _validate_question(spec: NewQuestion) -> None:
         )
     if spec.if_run_fails is not None and spec.if_run_fails not in IF_RUN_FAILS:
         raise InputError(
-            _where(spec.where, f"if_run_fails {spec.if_run_fails!r}: expected one of {', '.join(IF_RUN_FAILS)}")
+            _where(
+                spec.where,
+                f"if_run_fails {spec.if_run_fails!r}: expected one of {', '.join(IF_RUN_FAILS)}",
+            )
         )
     if spec.if_run_fails is not None and spec.rule is None:
         raise InputError(_where(spec.where, "--if-run-fails needs a --rule whose runs can fail"))
     if spec.bounds is not None:
         lo, hi = spec.bounds
         if not (_finite(lo) and _finite(hi) and lo < hi):
-            raise InputError(_where(spec.where, f"bounds {lo!r} {hi!r} must be finite with low < high"))
+            raise InputError(
+                _where(spec.where, f"bounds {lo!r} {hi!r} must be finite with low < high")
+            )
         if spec.kind not in (None, "quantity"):
             raise InputError(_where(spec.where, "--bounds applies to quantity questions only"))
     if spec.ordered and spec.kind not in (None, "categorical"):
@@ -192,7 +197,9 @@ def _check_rule(spec: NewQuestion, kind: str, categories: Sequence[str] | None) 
         raise InputError(_where(spec.where, str(error))) from error
 
 
-def _parse(pred: NewPrediction, kind: str | None, question: NewQuestion | Question) -> ParsedForecast:
+def _parse(
+    pred: NewPrediction, kind: str | None, question: NewQuestion | Question
+) -> ParsedForecast:
     if isinstance(question, Question):
         bounds, categories = question.bounds, question.categories
     else:
@@ -212,7 +219,11 @@ def _parse(pred: NewPrediction, kind: str | None, question: NewQuestion | Questi
         raise InputError(_where(pred.where, str(error))) from error
 
 
-def _prepare(questions: Sequence[NewQuestion], predictions: Sequence[NewPrediction], progress: Progress | None) -> dict[int, ParsedForecast]:
+def _prepare(
+    questions: Sequence[NewQuestion],
+    predictions: Sequence[NewPrediction],
+    progress: Progress | None,
+) -> dict[int, ParsedForecast]:
     """Validate everything that does not need the store, before the write lock is taken."""
     for spec in questions:
         _validate_question(spec)
@@ -239,7 +250,9 @@ def _prepare(questions: Sequence[NewQuestion], predictions: Sequence[NewPredicti
             raise InputError(_where(spec.where, "give --kind, or a forecast to infer it from"))
         _validate_question(spec)
         if spec.kind == "categorical" and not spec.categories:
-            raise InputError(_where(spec.where, "a categorical question needs its categories or a forecast"))
+            raise InputError(
+                _where(spec.where, "a categorical question needs its categories or a forecast")
+            )
         _check_rule(spec, spec.kind, spec.categories)
     return parsed
 
@@ -247,7 +260,9 @@ def _prepare(questions: Sequence[NewQuestion], predictions: Sequence[NewPredicti
 class _Batch:
     """The rows one register call creates, with the lookups it needs inside the transaction."""
 
-    def __init__(self, session: Session, by: str, descriptions: dict[str, str], root: Path | None) -> None:
+    def __init__(
+        self, session: Session, by: str, descriptions: dict[str, str], root: Path | None
+    ) -> None:
         self.session, self.by, self.descriptions, self.root = session, by, descriptions, root
         self.inserts: list[Any] = []
         self.by_name: dict[str, Experiment] = {}
@@ -278,7 +293,9 @@ class _Batch:
         if question.experiment_id not in self.by_id:
             found = queries.experiments(session=self.session, ids=[question.experiment_id])
             if not found:
-                raise NotFoundError(f"question {question.id} has no experiment {question.experiment_id}")
+                raise NotFoundError(
+                    f"question {question.id} has no experiment {question.experiment_id}"
+                )
             self.by_id.update(found)
         return self.by_id[question.experiment_id]
 
@@ -289,8 +306,11 @@ class _Batch:
                 self.taken[exp.id] = queries.question_keys(exp.id, session=self.session)
             if spec.key in self.taken[exp.id]:
                 raise InputError(
-                    _where(spec.where, f"question {spec.experiment}/{spec.key} already exists; "
-                           f"add a forecast with --question {spec.key}")
+                    _where(
+                        spec.where,
+                        f"question {spec.experiment}/{spec.key} already exists; "
+                        f"add a forecast with --question {spec.key}",
+                    )
                 )
             self.taken[exp.id].add(spec.key)
         row = Question(
@@ -392,8 +412,17 @@ def register(
             batch.inserts.append(("predictions", values))
             label = row.label(batch.experiment_of(row).name)
             recorded.append(
-                RecordedPrediction(values["id"], row.id, label, row.kind, pred.forecaster,
-                                   result.text, result.distribution, values["late"], late_reason)
+                RecordedPrediction(
+                    values["id"],
+                    row.id,
+                    label,
+                    row.kind,
+                    pred.forecaster,
+                    result.text,
+                    result.distribution,
+                    values["late"],
+                    late_reason,
+                )
             )
             warnings.extend(_where(pred.where or label, w) for w in result.warnings)
         if not batch.inserts:
@@ -406,9 +435,21 @@ def register(
             info={"questions": len(made), "predictions": len(recorded)},
         )
         question_info = [
-            {"id": q.id, "label": q.label(batch.by_id[q.experiment_id].name), "kind": q.kind, "title": q.title}
+            {
+                "id": q.id,
+                "label": q.label(batch.by_id[q.experiment_id].name),
+                "kind": q.kind,
+                "title": q.title,
+            }
             for q in made.values()
         ]
-        return Registered(entry.seq, format_head(entry.seq, entry.hash), batch.created, question_info, recorded, warnings)
+        return Registered(
+            entry.seq,
+            format_head(entry.seq, entry.hash),
+            batch.created,
+            question_info,
+            recorded,
+            warnings,
+        )
 
     return store.write(work)

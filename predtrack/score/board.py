@@ -118,7 +118,12 @@ def _collapse(predictions: list[_Row]) -> list[_Row]:
     last_time: datetime | None = None
     for prediction in predictions:
         at = parse_iso_z(prediction.made_at)
-        if kept and last_time is not None and at - last_time <= REPLACED_WITHIN and bool(prediction.late) == bool(kept[-1].late):
+        if (
+            kept
+            and last_time is not None
+            and at - last_time <= REPLACED_WITHIN
+            and bool(prediction.late) == bool(kept[-1].late)
+        ):
             kept[-1] = prediction
         else:
             kept.append(prediction)
@@ -137,15 +142,21 @@ def collect(
     with store.read() as session:
         if experiment is not None:
             queries.get_experiment(experiment, session=session)
-        scope = {q.id: (q, name) for q, name in queries.questions(session=session, experiment=experiment)}
+        scope = {
+            q.id: (q, name) for q, name in queries.questions(session=session, experiment=experiment)
+        }
         states = queries.resolution_states(session=session)
         resolved = sorted(q for q in scope if q in states and states[q].status == "resolved")
         wanted = set(resolved)
         by_question: dict[int, list[_Row]] = defaultdict(list)
         for row in queries.prediction_rows(session=session):
             if row[1] in wanted:  # filtered here, not with a 10,000-item IN list in SQL
-                by_question[row[1]].append(_Row(*row[:4], bool(row[4]), row[5], row[6], row[7] is not None))
-        late_total = queries.count_predictions(session=session, late=True, question_ids=None if experiment is None else list(scope))
+                by_question[row[1]].append(
+                    _Row(*row[:4], bool(row[4]), row[5], row[6], row[7] is not None)
+                )
+        late_total = queries.count_predictions(
+            session=session, late=True, question_ids=None if experiment is None else list(scope)
+        )
     counts = {
         "registered": len(scope),
         "resolved": len(resolved),
@@ -298,7 +309,11 @@ def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
             dist: dict[str, Any] = {"family": "bernoulli", "p": rates.get(entry.question_id, 0.5)}
         elif entry.kind == "categorical":
             cats = list(entry.distribution["categories"])
-            dist = {"family": "categorical", "categories": cats, "probs": [1.0 / len(cats)] * len(cats)}
+            dist = {
+                "family": "categorical",
+                "categories": cats,
+                "probs": [1.0 / len(cats)] * len(cats),
+            }
         elif entry.kind == "fraction":
             dist = {"family": "beta", "alpha": 1.0, "beta": 1.0}
         else:
@@ -344,7 +359,11 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
     if binary:
         p = np.array([e.distribution["p"] for e in binary], dtype=float)
         y = np.array([1.0 if e.outcome else 0.0 for e in binary])
-        brier, log, spherical = scoring.brier(p, y), scoring.log_score(p, y), scoring.spherical(p, y)
+        brier, log, spherical = (
+            scoring.brier(p, y),
+            scoring.log_score(p, y),
+            scoring.spherical(p, y),
+        )
         for i, e in enumerate(binary):
             e.scores = {
                 "brier": float(brier[i]),
@@ -363,7 +382,11 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
     for group in categorical.values():
         probs = np.array([e.distribution["probs"] for e in group], dtype=float)
         idx = np.array([e.distribution["categories"].index(e.outcome) for e in group])
-        brier, log, ranked = scoring.brier_multi(probs, idx), scoring.log_multi(probs, idx), scoring.rps(probs, idx)
+        brier, log, ranked = (
+            scoring.brier_multi(probs, idx),
+            scoring.log_multi(probs, idx),
+            scoring.rps(probs, idx),
+        )
         for i, e in enumerate(group):
             e.scores = {"brier_cat": float(brier[i]), "log_cat": float(log[i])}
             if e.ordered:
