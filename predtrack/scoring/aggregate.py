@@ -191,7 +191,30 @@ def team_quantiles_many(
     bounds: Sequence[BoundsLike],
     levels: Sequence[float] = _DEFAULT_LEVELS,
 ) -> list[dict[str, Any]]:
-    """`team_quantiles` for many questions at once (one group of specs per question)."""
+    r"""Team quantile forecasts of many questions at once, as :func:`team_quantiles` each.
+
+    The quantile functions of all specs are evaluated in one vectorised pass
+    per family, then the median is taken per question and level.
+
+    Parameters
+    ----------
+    groups : sequence of sequences of mappings
+        Per question, the forecasters' distribution specs (at least one each).
+    bounds : sequence of (lo, hi) or None
+        Per question, its bounds.
+    levels : sequence of float
+        Levels in (0, 1), strictly increasing, as in :func:`team_quantiles`.
+
+    Returns
+    -------
+    list of dict
+        One quantile-set spec per question, in the order of ``groups``.
+
+    References
+    ----------
+    Hora, S. C., Fransen, B. R., Hawkins, N. & Susel, I. (2013). Median
+    aggregation of distribution functions. Decision Analysis 10(4), 279-291.
+    """
     lv = as_float(levels, "levels")
     flat = [spec for group in groups for spec in group]
     flat_bounds = [b for group, b in zip(groups, bounds, strict=True) for _ in group]

@@ -358,5 +358,6 @@ def spec_quantiles(
             if (p2 <= 0).any() or not np.isfinite(p1).all():
                 raise ScoringInputError(f"{family} specs need finite mu and sigma > 0")
             values = p1 + p2 * z[None, :]
-            out[rows] = np.exp(values) if family == "lognormal" else values
+            with np.errstate(over="ignore"):  # an overflow is left as inf for the caller
+                out[rows] = np.exp(values) if family == "lognormal" else values
     return out

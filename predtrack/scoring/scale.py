@@ -93,7 +93,8 @@ def _scales(
         flat = [spec for i in pending for spec in groups[i]]
         flat_bounds = [bounds[i] for i in pending for _ in groups[i]]
         q = spec_quantiles(flat, flat_bounds, SCALE_LEVELS)
-        widths = q[:, 1] - q[:, 0]
+        with np.errstate(invalid="ignore"):  # inf - inf: refused below
+            widths = q[:, 1] - q[:, 0]
         sizes = np.array([len(groups[i]) for i in pending])
         owner = np.repeat(np.arange(sizes.size), sizes)
         # sort the widths within each question, then take its middle one (or two)
