@@ -112,12 +112,13 @@ class _Row(NamedTuple):
     signed: bool
 
 
-def _collapse(predictions: list[_Row]) -> list[_Row]:
+def _collapse(predictions: list[Any]) -> list[Any]:
     """Drop predictions replaced by the same forecaster within 60 s (a typo fix, not an update)."""
-    kept: list[_Row] = []
+    kept: list[Any] = []
     last_time: datetime | None = None
     for prediction in predictions:
-        at = parse_iso_z(prediction.made_at)
+        at = prediction.made_at
+        at = parse_iso_z(at) if isinstance(at, str) else at
         if (
             kept
             and last_time is not None
@@ -326,23 +327,14 @@ def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
 
 
 def question_scales(entries: Sequence[Entry]) -> dict[int, float]:
-    """Each continuous question's scale (in its unit, fixed before the outcome): the width of
-    its bounds when it has bounds (fractions: 1), else the median width of its forecasts'
-    central 90% intervals."""
-    widths: dict[int, list[float]] = defaultdict(list)
-    bounds: dict[int, tuple[float, float] | None] = {}
-    for e in entries:
-        if e.kind in CONTINUOUS:
-            bounds[e.question_id] = e.bounds
-            if "lo90" in e.scores:
-                widths[e.question_id].append(e.scores["hi90"] - e.scores["lo90"])
-    out = {}
-    for qid, b in bounds.items():
-        if b is not None and b[1] > b[0]:
-            out[qid] = float(b[1] - b[0])
-        elif widths[qid] and float(np.median(widths[qid])) > 0:
-            out[qid] = float(np.median(widths[qid]))
-    return out
+    """Each continuous question's scale in its unit, the same for every forecaster on it
+    (`predtrack.scoring.crps_scales`: the width of the bounds, else the median width of the
+    forecasts' central 90% intervals)."""
+    groups = [g for g in by_question(entries).values() if g[0].kind in CONTINUOUS]
+    if not groups:
+        return {}
+    scales = scoring.crps_scales([[e.distribution for e in g] for g in groups], [g[0].bounds for g in groups])
+    return {g[0].question_id: float(s) for g, s in zip(groups, scales, strict=True) if np.isfinite(s) and s > 0}
 
 
 def add_scaled(entries: Iterable[Entry], scales: dict[int, float]) -> None:

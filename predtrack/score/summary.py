@@ -56,8 +56,7 @@ def _binary_terms(binary: Sequence[Entry], bins: int) -> dict[str, Any]:
     """CORP and Murphy decompositions and calibration tests of a group's binary forecasts."""
     p = np.array([e.scores["p"] for e in binary])
     y = np.array([e.scores["y"] for e in binary])
-    corp_b = scoring.corp(p, y, score="brier")
-    corp_l = scoring.corp(p, y, score="log")
+    corp_b, corp_l = scoring.corp_pair(p, y)
     murphy = scoring.murphy(p, y, bins=bins)
     z, pz = scoring.spiegelhalter(p, y)
     return {

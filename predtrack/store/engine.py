@@ -69,7 +69,11 @@ def locate(db: str | None = None) -> Location:
     if "\x00" in value:
         raise InputError("--db contains a NUL byte")
     if "://" not in value:
-        return Location("sqlite", Path(value).expanduser().absolute(), url=value)
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # `~nosuchuser/...`
+            raise InputError(f"--db {value!r}: no such user's home folder (the folder does not exist)") from None
+        return Location("sqlite", path.absolute(), url=value)
     scheme, _, rest = value.partition("://")
     dialect, _, driver = scheme.lower().partition("+")
     if dialect == "sqlite" and not driver:
