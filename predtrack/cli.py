@@ -989,6 +989,13 @@ def import_command(source: Any, db: str | None) -> None:
     help="How many resolved questions to show in full; the rest are summarised.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
+@click.option(
+    "--figures",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write every figure into DIR as a standalone SVG file (legend and colours "
+    "inline), and as a PDF when rsvg-convert (Debian: librsvg2-bin) is on PATH.",
+)
 @db_option
 def report(
     output: Path,
@@ -999,6 +1006,7 @@ def report(
     baseline: str,
     questions: str,
     seed: int,
+    figures: Path | None,
     db: str | None,
 ) -> None:
     """Write the HTML calibration and resolution report, one self-contained file.
@@ -1033,6 +1041,7 @@ def report(
         baseline=baseline,
         questions=limit,
         seed=seed,
+        figures=figures,
     )
     store = open_store(db)
     progress = None

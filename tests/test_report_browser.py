@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.test_report import any_spread  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -100,6 +101,7 @@ def example_report(run: Run, tmp_path: Path, *args: str) -> Path:
     return out
 
 
+@pytest.mark.usefixtures("any_spread")
 def test_example_report_in_chromium(browser: Any, run: Run, tmp_path: Path) -> None:
     visit = Visit(browser, example_report(run, tmp_path))
     try:
