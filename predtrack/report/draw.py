@@ -1,18 +1,14 @@
 """All of the report's SVG: scales, axes, marks, legend keys, the card glyphs, figure frames.
 
-Every piece of text that reaches an SVG goes through `markupsafe.escape`, and finished
-graphics are returned as `Markup`, so Jinja's autoescaping inserts them as they are and
-nothing a user typed (a forecaster name, a question title in a tooltip) can become markup.
-
-Marks carry no colours of their own: they get CSS classes (`c0`..`c6` for the forecasters,
-`band`, `curve`, ...) that the stylesheet maps to the Okabe-Ito palette; a figure saved on its
-own (`figure_frame`) carries that stylesheet inline.
+Every text that reaches an SVG goes through `markupsafe.escape` and graphics are returned as
+`Markup`, so nothing a user typed (a forecaster name, a title in a tooltip) becomes markup.
+Marks carry no colours: CSS classes (`c0`..`c6` for forecasters, `band`, `curve`, ...) that
+the stylesheet maps to the Okabe-Ito palette; a figure saved on its own carries that inline.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,48 +69,11 @@ def percent_label(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def wrap_label(text: str, width: int) -> list[str]:
-    """A label broken into lines of at most `width` characters, never shortened.
-
-    Breaks after spaces, hyphens, underscores and slashes; a word longer than a line is
-    split inside (every character stays, so nothing is lost to an ellipsis)."""
-    width = max(1, width)
-    pieces = [p for p in re.split(r"(?<=[\s\-_/])", text.strip()) if p]
-    lines: list[str] = []
-    current = ""
-    for piece in pieces:
-        while len(piece) > width:
-            room = width - len(current)
-            if room <= 0:
-                lines.append(current.rstrip())
-                current, room = "", width
-            current += piece[:room]
-            piece = piece[room:]
-            lines.append(current.rstrip())
-            current = ""
-        if len(current) + len(piece.rstrip()) > width and current:
-            lines.append(current.rstrip())
-            current = ""
-        current += piece
-    if current.strip() or not lines:
-        lines.append(current.rstrip())
-    return lines
-
-
-@dataclass
-class Scale:
-    """A linear map from a data interval onto a pixel interval."""
-
-    d0: float
-    d1: float
-    r0: float
-    r1: float
-
-    def __call__(self, value: float) -> float:
-        span = self.d1 - self.d0
-        if span == 0:
-            return (self.r0 + self.r1) / 2
-        return self.r0 + (value - self.d0) * (self.r1 - self.r0) / span
+def scale(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], float]:
+    """A linear map from the data interval [d0, d1] onto the pixel interval [r0, r1]."""
+    if d1 == d0:
+        return lambda value: (r0 + r1) / 2
+    return lambda value: r0 + (value - d0) * (r1 - r0) / (d1 - d0)
 
 
 def title_tag(text: str | None) -> str:
@@ -167,26 +126,15 @@ class Plot:
 
     def __post_init__(self) -> None:
         top, right, bottom, left = self.margin
-        self.sx = Scale(self.x[0], self.x[1], left, self.width - right)
-        self.sy = Scale(self.y[0], self.y[1], self.height - bottom, top)
-
-    # --- geometry of the plotting area (pixels) ---
-
-    @property
-    def left(self) -> float:
-        return self.margin[3]
-
-    @property
-    def right(self) -> float:
-        return self.width - self.margin[1]
-
-    @property
-    def top(self) -> float:
-        return self.margin[0]
-
-    @property
-    def bottom(self) -> float:
-        return self.height - self.margin[2]
+        # The plotting area, in pixels.
+        self.top, self.right, self.bottom, self.left = (
+            top,
+            self.width - right,
+            self.height - bottom,
+            left,
+        )
+        self.sx = scale(self.x[0], self.x[1], left, self.width - right)
+        self.sy = scale(self.y[0], self.y[1], self.height - bottom, top)
 
     def px(self, x: float, y: float) -> str:
         return f"{num(self.sx(x))},{num(self.sy(y))}"
@@ -337,25 +285,9 @@ class Plot:
         """A forecast's 90% range (line), 50% range (box) and median (tick), from its 5%,
         25%, 50%, 75% and 95% quantiles `q`: upright at x = `at`, or lying at y = `at`;
         `offset` shifts it across its direction in pixels (forecasts side by side)."""
-        q05, q25, q50, q75, q95 = (float(v) for v in q)
-        if vertical:
-            c = self.sx(at) + offset
-            a05, a25, a50, a75, a95 = (self.sy(v) for v in (q05, q25, q50, q75, q95))
-            body = (
-                f'<line class="i90" x1="{num(c)}" x2="{num(c)}" y1="{num(a05)}" y2="{num(a95)}"/>'
-                f'<rect class="i50" x="{num(c - 3)}" y="{num(min(a25, a75))}" width="6" '
-                f'height="{num(max(abs(a25 - a75), 1))}"/>'
-                f'<line class="med" x1="{num(c - 5)}" x2="{num(c + 5)}" y1="{num(a50)}" y2="{num(a50)}"/>'
-            )
-        else:
-            c = self.sy(at) + offset
-            a05, a25, a50, a75, a95 = (self.sx(v) for v in (q05, q25, q50, q75, q95))
-            body = (
-                f'<line class="i90" x1="{num(a05)}" x2="{num(a95)}" y1="{num(c)}" y2="{num(c)}"/>'
-                f'<rect class="i50" x="{num(min(a25, a75))}" y="{num(c - 3)}" '
-                f'width="{num(max(abs(a75 - a25), 1))}" height="6"/>'
-                f'<line class="med" x1="{num(a50)}" x2="{num(a50)}" y1="{num(c - 5)}" y2="{num(c + 5)}"/>'
-            )
+        along, across = (self.sy, self.sx) if vertical else (self.sx, self.sy)
+        pixels = [along(float(v)) for v in q]
+        body = _interval_body(pixels, across(at) + offset, vertical=vertical)
         self.parts.append(f'<g class="{cls}"{data_attrs(data)}>{title_tag(tip)}{body}</g>')
 
     def text(
@@ -368,10 +300,9 @@ class Plot:
         anchor: str = "start",
         dx: float = 0,
         dy: float = 0,
-        pixels: bool = False,
     ) -> None:
-        """A text label at a data point (or at pixel coordinates with `pixels=True`)."""
-        px, py = (x, y) if pixels else (self.sx(x), self.sy(y))
+        """A text label at a data point."""
+        px, py = self.sx(x), self.sy(y)
         self.parts.append(
             f'<text class="{cls}" x="{num(px + dx)}" y="{num(py + dy)}" '
             f'text-anchor="{anchor}">{escape(value)}</text>'
@@ -387,6 +318,26 @@ class Plot:
             f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc>'
         )
         return Markup(head + "".join(self.parts) + "</svg>")
+
+
+def _interval_body(
+    a: Sequence[float], c: float, *, vertical: bool = False, box: float = 3, tick: float = 5
+) -> str:
+    """The 90% line, 50% box and median tick at pixels `a` (5%..95%) along, `c` across."""
+
+    def xy(along: float, across: float) -> tuple[str, str]:
+        return (num(across), num(along)) if vertical else (num(along), num(across))
+
+    def line(cls: str, a1: float, b1: float, a2: float, b2: float) -> str:
+        (x1, y1), (x2, y2) = xy(a1, b1), xy(a2, b2)
+        return f'<line class="{cls}" x1="{x1}" x2="{x2}" y1="{y1}" y2="{y2}"/>'
+
+    (bx, by), (bw, bh) = xy(min(a[1], a[3]), c - box), xy(max(abs(a[3] - a[1]), 1), 2 * box)
+    return (
+        line("i90", a[0], c, a[4], c)
+        + f'<rect class="i50" x="{bx}" y="{by}" width="{bw}" height="{bh}"/>'
+        + line("med", a[2], c - tick, a[2], c + tick)
+    )
 
 
 def _shape(shape: str, cx: float, cy: float, size: float, attrs: str, tip: str | None) -> str:
@@ -410,11 +361,8 @@ def _shape(shape: str, cx: float, cy: float, size: float, attrs: str, tip: str |
 
 
 def mini(width: float, height: float, body: str, *, label: str, cls: str = "mini") -> Markup:
-    """A small inline graphic (a forecast in a question card).
-
-    Its `<title>` is both the accessible name and the hover text. `body` must already be
-    escaped SVG (built with `num`/`title_tag` and fixed strings).
-    """
+    """A small inline graphic (a forecast in a question card); its `<title>` is both its
+    accessible name and its hover text. `body` must already be escaped SVG."""
     return Markup(
         f'<svg class="{cls}" viewBox="0 0 {num(width)} {num(height)}" width="{num(width)}" '
         f'height="{num(height)}" role="img">{title_tag(label)}{body}</svg>'
@@ -433,11 +381,7 @@ def swatch(kind: str, cls: str, *, dash: str = "", label: str = "") -> Markup:
     elif kind == "bar":
         body = f'<rect class="{cls}" x="8" y="1" width="12" height="10"/>'
     elif kind == "interval":
-        body = (
-            f'<g class="{cls}"><line class="i90" x1="1" x2="27" y1="6" y2="6"/>'
-            '<rect class="i50" x="8" y="3" width="12" height="6"/>'
-            '<line class="med" x1="14" x2="14" y1="1" y2="11"/></g>'
-        )
+        body = f'<g class="{cls}">{_interval_body((1, 8, 14, 20, 27), 6)}</g>'
     elif kind in SHAPES:
         body = f'<line class="{cls}" x1="1" x2="27" y1="6" y2="6"/>' + _shape(
             kind, 14, 6, 3.5, f'class="{cls}"', None
@@ -504,12 +448,7 @@ def mini_interval(
     """A fraction or quantity forecast: 90% line, 50% box, median tick; the outcome dashed."""
     from predtrack.report.format import fmt
 
-    x05, x25, x50, x75, x95 = (_mini_x(float(v), lo, hi) for v in q)
-    body = (
-        f'<line class="i90" x1="{num(x05)}" x2="{num(x95)}" y1="9" y2="9"/>'
-        f'<rect class="i50" x="{num(x25)}" y="5" width="{num(max(x75 - x25, 1))}" height="8"/>'
-        f'<line class="med" x1="{num(x50)}" x2="{num(x50)}" y1="3" y2="15"/>'
-    )
+    body = _interval_body([_mini_x(float(v), lo, hi) for v in q], 9, box=4, tick=6)
     suffix = f" {unit}" if unit else ""
     label = (
         f"{name}: median {fmt(float(q[2]))}{suffix}, 50% interval {fmt(float(q[1]))}–"
@@ -581,6 +520,8 @@ def mini_category_axis(categories: Sequence[str]) -> Markup | None:
         return None
     slot = (MINI_W - 2 * MINI_PAD) / len(categories)
     width = max(1, int(slot / MINI_CHAR))
+    from predtrack.report.format import wrap_label
+
     wrapped = [wrap_label(category, width) for category in categories]
     lines = max(len(w) for w in wrapped)
     height = 6 + 10 * lines

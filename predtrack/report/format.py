@@ -1,8 +1,9 @@
-"""How the report writes numbers, shares, lists and embedded JSON."""
+"""How the report writes numbers, shares, lists, wrapped labels and embedded JSON."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,3 +91,31 @@ def outcome_text(resolution: Any) -> str:
             "resolution": {"value": resolution.outcome, "k": resolution.k, "n": resolution.n},
         }
     )
+
+
+def wrap_label(text: str, width: int) -> list[str]:
+    """A label broken into lines of at most `width` characters, never shortened.
+
+    Breaks after spaces, hyphens, underscores and slashes; a word longer than a line is
+    split inside (every character stays, so nothing is lost to an ellipsis)."""
+    width = max(1, width)
+    pieces = [p for p in re.split(r"(?<=[\s\-_/])", text.strip()) if p]
+    lines: list[str] = []
+    current = ""
+    for piece in pieces:
+        while len(piece) > width:
+            room = width - len(current)
+            if room <= 0:
+                lines.append(current.rstrip())
+                current, room = "", width
+            current += piece[:room]
+            piece = piece[room:]
+            lines.append(current.rstrip())
+            current = ""
+        if len(current) + len(piece.rstrip()) > width and current:
+            lines.append(current.rstrip())
+            current = ""
+        current += piece
+    if current.strip() or not lines:
+        lines.append(current.rstrip())
+    return lines

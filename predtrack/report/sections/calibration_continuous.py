@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from predtrack.report.draw import Key, Plot, nice_ticks, tick_label, wrap_label
+from predtrack.report.draw import Key, Plot, nice_ticks, tick_label
 from predtrack.report.figures import Figure
-from predtrack.report.format import pct, tip_list, waiting
+from predtrack.report.format import pct, tip_list, waiting, wrap_label
 from predtrack.report.sections.base import Section
 from predtrack.report.view import View
 from predtrack.vocabulary import CONTINUOUS, SCORE
