@@ -399,8 +399,11 @@ def test_leaderboard_uses_crps_scaled_across_units(example_store: str) -> None:
     cell = next(c for c in alice["cells"] if c["key"] == "crps_scaled")
     group = next(g for g in document["groups"] if g["group"] == "alice")
     assert float(cell["value"]) == group["crps_scaled"] and cell["ci"]
-    # Without the field (today's scores) the raw mean stays, with a warning.
+    # A document without the field (an older scoring service): the raw mean, with a warning.
     plain = score.summarize(board, by="forecaster", baseline="climatology")
+    for g in plain["groups"]:
+        g.pop("crps_scaled", None)
+        (g.get("skill") or {}).pop("crps_scaled", None)
     table = board_table(View(board, plain, questions, ReportOptions()), plain, virtual=True)
     assert "crps" in [c["key"] for c in table["columns"]] and table["mixed_raw"]
 
@@ -442,7 +445,9 @@ def test_leaderboard_keeps_raw_crps_within_one_unit(
 
 def test_example_report_says_which_crps(example_store: str, run: Run, tmp_path: Path) -> None:
     html, _ = report(run, tmp_path)
-    assert "are in 3 different units, so the mean CRPS is decided by" in html
+    assert "are in 3 different units, so the table shows CRPS/scale" in html
+    assert '<th scope="col" class="num sortable">CRPS/scale</th>' in html
+    assert '<th scope="col" class="num sortable">CRPS</th>' not in html
     assert "the width of its bounds when it has bounds (fractions use [0, 1])" in html
     assert "unchanged when a question's unit is rescaled" in html
 

@@ -122,6 +122,16 @@ def _umask() -> int:
     return mask
 
 
+def _summary(board: Any, by: str, options: ReportOptions) -> dict[str, Any]:
+    """`predtrack score --json --by BY` of the board (without --signed-only: the report
+    scores signed and unsigned predictions alike)."""
+    from predtrack import score
+
+    document = score.summarize(board, by=by, baseline=options.baseline, seed=options.seed)
+    document["signed_only"] = False
+    return document
+
+
 def render_report(
     store: Store,
     options: ReportOptions,
@@ -160,14 +170,8 @@ def render_report(
         )
         questions = data.load_questions(store, options.experiment, options.questions)
         step("scoring")
-        document = score.summarize(
-            board, by="forecaster", baseline=options.baseline, seed=options.seed
-        )
-        extra = None
-        if options.by != "forecaster":
-            extra = score.summarize(
-                board, by=options.by, baseline=options.baseline, seed=options.seed
-            )
+        document = _summary(board, "forecaster", options)
+        extra = _summary(board, options.by, options) if options.by != "forecaster" else None
         view = View(board, document, questions, options, extra=extra, sweep_points=sweep_points)
         parts = page.build(view, SECTIONS, step)
         step("checking the ledger")

@@ -7,7 +7,6 @@ options in, plain dataclasses out.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -79,7 +78,7 @@ class Resolved:
     kind: str
     unit: str | None
     rule: str | None
-    rule_dir: str | None
+    rule_dir: str | None  # the folder its rule's file names are relative to, on this machine
 
 
 @dataclass
@@ -99,20 +98,10 @@ class QuestionSet:
 def prediction_count(store: Store) -> int:
     """How many predictions the store holds: what verification's cost grows with (one bulk
     import is a single ledger entry, so the ledger's length says little)."""
-    from sqlalchemy import func, select
-
-    from predtrack.store.ledger import table_of
-    from predtrack.store.models import Prediction
+    from predtrack.store import queries
 
     with store.read() as session:
-        return int(
-            session.execute(select(func.count()).select_from(table_of(Prediction))).scalar() or 0
-        )
-
-
-def _chunks(ids: Sequence[int], size: int = 900) -> Iterable[list[int]]:
-    for start in range(0, len(ids), size):
-        yield list(ids[start : start + size])
+        return queries.count_predictions(session=session)
 
 
 def _resolution(row: Any) -> ResolutionRow:
@@ -131,84 +120,49 @@ def _resolution(row: Any) -> ResolutionRow:
     )
 
 
+def _prediction(row: Any) -> PredictionRow:
+    return PredictionRow(
+        row.id,
+        row.forecaster,
+        row.made_at,
+        row.forecast,
+        row.distribution,
+        bool(row.late),
+        row.late_reason,
+    )
+
+
 def load_questions(store: Store, experiment: str | None, limit: int | None) -> QuestionSet:
-    """Read what the cards and lists need: full rows only for the questions shown in full."""
-    from sqlalchemy import select
-
-    from predtrack.predict import question_label
+    """Read what the cards and lists need: predictions only for the questions listed."""
+    from predtrack.paths import from_stored, study_root
     from predtrack.questions import rule_file
-    from predtrack.score import scoring_bounds
-    from predtrack.store.ledger import table_of
-    from predtrack.store.models import Experiment, Prediction, Question, Resolution
+    from predtrack.store import queries
 
-    qt, rt, et, pt = (table_of(m) for m in (Question, Resolution, Experiment, Prediction))
+    root = study_root(store.path)
     with store.read() as session:
-        query = (
-            select(qt.c.id, qt.c.kind, qt.c.unit, qt.c.rule, qt.c.rule_dir, et.c.name)
-            .join(et, qt.c.experiment_id == et.c.id)
-            .order_by(qt.c.id)
-        )
-        if experiment is not None:
-            query = query.where(et.c.name == experiment)
-        scope = {row.id: row for row in session.execute(query)}
-        names_in_scope = {row.name for row in scope.values()}
-        history: dict[int, list[ResolutionRow]] = defaultdict(list)
-        for row in session.execute(select(rt).order_by(rt.c.question_id, rt.c.id)):
-            if row.question_id in scope:
-                history[row.question_id].append(_resolution(row))
+        scope = {
+            q.id: (q, name) for q, name in queries.questions(session=session, experiment=experiment)
+        }
+        states = queries.resolution_states(session=session, question_ids=list(scope))
+        history = {
+            qid: [*map(_resolution, s.history), _resolution(s.current)] for qid, s in states.items()
+        }
         resolved = [q for q in scope if q in history and history[q][-1].status == "resolved"]
         annulled = [q for q in scope if q in history and history[q][-1].status == "annulled"]
         pending = [q for q in scope if q not in history]
         shown = resolved if limit is None else resolved[:limit]
         listed_annulled = annulled if limit is None else annulled[:limit]
         listed_pending = pending if limit is None else pending[:limit]
-        rows: dict[int, Any] = {}
-        for ids in _chunks([*shown, *listed_annulled, *listed_pending]):
-            for row in session.execute(
-                select(qt, et.c.name.label("experiment_name"))
-                .join(et, qt.c.experiment_id == et.c.id)
-                .where(qt.c.id.in_(ids))
-            ):
-                rows[row.id] = row
         # Predictions the board does not score: late ones on the cards, all on open questions.
         unscored: dict[int, list[PredictionRow]] = defaultdict(list)
-        columns = (
-            pt.c.id,
-            pt.c.question_id,
-            pt.c.forecaster,
-            pt.c.made_at,
-            pt.c.forecast,
-            pt.c.distribution,
-            pt.c.late,
-            pt.c.late_reason,
-        )
         card_ids = set(shown)
-        found = list(
-            session.execute(
-                select(*columns).where(pt.c.late.is_(True)).order_by(pt.c.made_at, pt.c.id)
-            )
-        )
-        found = [row for row in found if row.question_id in card_ids]
-        for ids in _chunks([*listed_annulled, *listed_pending]):
-            found.extend(
-                session.execute(
-                    select(*columns)
-                    .where(pt.c.question_id.in_(ids))
-                    .order_by(pt.c.made_at, pt.c.id)
-                )
-            )
-        for row in found:
-            unscored[row.question_id].append(
-                PredictionRow(
-                    row.id,
-                    row.forecaster,
-                    row.made_at,
-                    row.forecast,
-                    row.distribution,
-                    bool(row.late),
-                    row.late_reason,
-                )
-            )
+        for row in queries.late_predictions(session=session):
+            if row.question_id in card_ids:
+                unscored[row.question_id].append(_prediction(row))
+        listed = [*listed_annulled, *listed_pending]
+        for qid, rows in queries.predictions(session=session, question_ids=listed).items():
+            unscored[qid].extend(_prediction(row) for row in rows)
+        names_in_scope = {name for _, name in scope.values()}
         experiments = [
             {
                 "name": e.name,
@@ -216,48 +170,48 @@ def load_questions(store: Store, experiment: str | None, limit: int | None) -> Q
                 "locked_at": e.locked_at,
                 "lock_reason": e.lock_reason,
             }
-            for e in session.execute(select(et).order_by(et.c.name))
+            for e in sorted(queries.experiments(session=session).values(), key=lambda e: e.name)
             if e.name in names_in_scope or e.name == experiment
         ]
 
     def info(qid: int, status: str) -> QuestionInfo:
-        question = rows[qid]
-        states = history.get(qid, [])
+        question, name = scope[qid]
+        states_of = history.get(qid, [])
         return QuestionInfo(
             id=qid,
             key=question.key,
-            label=question_label(question, question.experiment_name),
-            experiment=question.experiment_name,
+            label=question.label(name),
+            experiment=name,
             title=question.title,
             kind=question.kind,
             unit=question.unit,
-            bounds=scoring_bounds(question),
+            bounds=question.support,
             categories=question.categories,
             tags=list(question.tags or []),
             note=question.note,
             rule=question.rule,
-            rule_file=rule_file(question),
+            rule_file=rule_file(question, root),
             created_at=question.created_at,
             created_by=question.created_by,
             status=status,
-            resolution=states[-1] if states else None,
-            history=states[:-1],
-            unscored=unscored.get(qid, []),
+            resolution=states_of[-1] if states_of else None,
+            history=states_of[:-1],
+            unscored=sorted(unscored.get(qid, []), key=lambda p: (p.made_at, p.id)),
         )
+
+    def brief(qid: int) -> Resolved:
+        question, name = scope[qid]
+        folder = from_stored(question.rule_dir or ".", root, question.rule_hint)
+        return Resolved(name, question.kind, question.unit, question.rule, str(folder))
 
     shown_set = set(shown)
     return QuestionSet(
         shown=[info(q, "resolved") for q in shown],
-        omitted=[(scope[q].name, scope[q].kind) for q in resolved if q not in shown_set],
+        omitted=[(scope[q][1], scope[q][0].kind) for q in resolved if q not in shown_set],
         annulled=[info(q, "annulled") for q in listed_annulled],
         annulled_total=len(annulled),
         pending=[info(q, "pending") for q in listed_pending],
         pending_total=len(pending),
         experiments=experiments,
-        resolved={
-            q: Resolved(
-                scope[q].name, scope[q].kind, scope[q].unit, scope[q].rule, scope[q].rule_dir
-            )
-            for q in resolved
-        },
+        resolved={q: brief(q) for q in resolved},
     )

@@ -17,8 +17,12 @@ from predtrack.vocabulary import CONTINUOUS, SCORE, TEAM, Score, scores_for
 
 def card_scores(kind: str) -> list[Score]:
     """A card's score columns: the per-prediction scores of the leaderboard and the log
-    scores of the kind, with the PIT for fractions and quantities."""
-    chosen = [s for s in scores_for(kind) if s.entry and (s.leaderboard or s.log)]
+    scores of the kind, with the PIT for fractions and quantities (not CRPS/scale: on one
+    question it is the CRPS over a constant, ranking the forecasts as the CRPS does)."""
+    scaled = SCORE["crps_scaled"]
+    chosen = [
+        s for s in scores_for(kind) if s.entry and (s.leaderboard or s.log) and s is not scaled
+    ]
     return chosen + ([SCORE["pit"]] if kind in CONTINUOUS else [])
 
 
