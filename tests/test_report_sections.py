@@ -113,10 +113,9 @@ def test_a_new_section_is_one_class_one_partial_one_line(
         encoding="utf-8",
     )
 
-    class Count(Section):
-        name = "forecast-count"
-        title = "Forecast count"
-        template = "sections/count.j2"
+    class Count(
+        Section, name="forecast-count", title="Forecast count", template="sections/count.j2"
+    ):
         templates: ClassVar[str | None] = str(partials)
 
         def build(self, view: View) -> dict[str, Any]:

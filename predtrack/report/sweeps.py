@@ -20,7 +20,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from predtrack.report.data import Resolved
@@ -31,15 +31,14 @@ NUMBER = re.compile(r"(?<![\w.])[+-]?(?:\d+\.?\d*|\.\d+)(?![\w.])")
 ON_SCALE = (0.0, 1.0)  # fractions and probabilities share the y axis only with a 0-1 sweep
 
 
-@dataclass(frozen=True)
-class Observed:
-    """One observed point of the sweep: the mean y at x, its interval and count."""
+class Observed(NamedTuple):
+    """One observed point of the sweep: the mean y at x, its interval (lo, hi) and count."""
 
     x: float
     y: float
-    lo: float | None = None
+    lo: float | None = None  # the interval, when the sweep has one
     hi: float | None = None
-    n: int | None = None
+    n: int | None = None  # runs or trials behind the mean
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,7 @@ from predtrack.report.view import View
 from predtrack.vocabulary import SCORES
 
 
-class About(Section):
-    name = "about"
-    title = "How to read this"
-    template = "sections/about.j2"
-
+class About(Section, name="about", title="How to read this"):
     def build(self, view: View) -> dict[str, Any]:
         groups = view.document["groups"]
         shown = [

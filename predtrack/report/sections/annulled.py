@@ -8,11 +8,7 @@ from predtrack.report.sections.base import Section
 from predtrack.report.view import View
 
 
-class Annulled(Section):
-    name = "annulled"
-    title = "Annulled"
-    template = "sections/annulled.j2"
-
+class Annulled(Section, name="annulled", title="Annulled"):
     def build(self, view: View) -> dict[str, Any]:
         from predtrack.output import local_time
 

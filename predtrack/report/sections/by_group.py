@@ -9,11 +9,7 @@ from predtrack.report.sections.leaderboard import board_table
 from predtrack.report.view import View
 
 
-class ByGroup(Section):
-    name = "by-group"
-    title = "By group"
-    template = "sections/by_group.j2"
-
+class ByGroup(Section, name="by-group", title="By group"):
     def build(self, view: View) -> dict[str, Any] | None:
         if view.extra is None:
             return None

@@ -38,11 +38,7 @@ def thin(size: int, most: int) -> Any:
     return np.unique(np.linspace(0, size - 1, most).round().astype(int))
 
 
-class BinaryCalibration(Section):
-    name = "calibration-binary"
-    title = "Calibration: binary"
-    template = "sections/calibration_binary.j2"
-
+class BinaryCalibration(Section, name="calibration-binary", title="Calibration: binary"):
     def build(self, view: View) -> dict[str, Any]:
         panels = []
         for name in view.participants:

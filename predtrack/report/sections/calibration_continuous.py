@@ -29,11 +29,9 @@ COVERAGE_LEGEND = (
 NAME_CHARS = 12  # characters per line of a forecaster's name under the coverage chart
 
 
-class ContinuousCalibration(Section):
-    name = "calibration-continuous"
-    title = "Calibration: fractions & quantities"
-    template = "sections/calibration_continuous.j2"
-
+class ContinuousCalibration(
+    Section, name="calibration-continuous", title="Calibration: fractions & quantities"
+):
     def build(self, view: View) -> dict[str, Any]:
         import numpy as np
 

@@ -22,11 +22,7 @@ OBSERVED = (
 BINARY = Key("point", "fcp cB", "binary question: its probability (shape per forecaster)")
 
 
-class Experiment(Section):
-    name = "experiment"
-    title = "Experiment"
-    template = "sections/experiment.j2"
-
+class Experiment(Section, name="experiment", title="Experiment"):
     def build(self, view: View) -> dict[str, Any] | None:
         figures = sweep_figures(view.board, view.questions.resolved, view.sweep_points)
         if not figures:

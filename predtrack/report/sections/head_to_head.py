@@ -52,11 +52,7 @@ def _too_few_forecasters(names: Sequence[str]) -> str:
     return f"Only {names[0]} has scored forecasts: a head-to-head needs at least two forecasters."
 
 
-class HeadToHead(Section):
-    name = "head-to-head"
-    title = "Head to head"
-    template = "sections/head_to_head.j2"
-
+class HeadToHead(Section, name="head-to-head", title="Head to head"):
     def build(self, view: View) -> dict[str, Any]:
         from predtrack.score import CI_LEVEL, MIN_SHARED, compare
 

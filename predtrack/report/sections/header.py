@@ -9,12 +9,7 @@ from predtrack.report.sections.base import Section
 from predtrack.report.view import View
 
 
-class Header(Section):
-    name = "top"
-    title = "Summary"
-    template = "sections/header.j2"
-    toc = False
-
+class Header(Section, name="top", title="Summary", toc=False):
     def build(self, view: View) -> dict[str, Any]:
         from predtrack.output import local_time
 

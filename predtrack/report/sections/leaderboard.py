@@ -96,10 +96,6 @@ def board_table(view: View, document: dict[str, Any], *, virtual: bool) -> dict[
     }
 
 
-class Leaderboard(Section):
-    name = "leaderboard"
-    title = "Leaderboard"
-    template = "sections/leaderboard.j2"
-
+class Leaderboard(Section, name="leaderboard", title="Leaderboard"):
     def build(self, view: View) -> dict[str, Any]:
         return board_table(view, view.document, virtual=True)

@@ -37,11 +37,7 @@ def _duration(span: timedelta) -> str:
     return f"{round(seconds / 60)} minutes"
 
 
-class OverTime(Section):
-    name = "over-time"
-    title = "Over time"
-    template = "sections/over_time.j2"
-
+class OverTime(Section, name="over-time", title="Over time"):
     def build(self, view: View) -> dict[str, Any]:
         empty: dict[str, Any] = {"figures": [], "legend": [], "skipped": [], "order": ""}
         binary = {n: [e for e in view.entries[n] if e.kind == "binary"] for n in view.participants}

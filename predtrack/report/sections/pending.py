@@ -9,11 +9,7 @@ from predtrack.report.sections.base import Section
 from predtrack.report.view import View
 
 
-class Pending(Section):
-    name = "pending"
-    title = "Pending"
-    template = "sections/pending.j2"
-
+class Pending(Section, name="pending", title="Pending"):
     def build(self, view: View) -> dict[str, Any]:
         from predtrack.output import local_time
 

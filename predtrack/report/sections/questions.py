@@ -39,11 +39,7 @@ def team_text(dist: dict[str, Any]) -> str:
     return describe(dist)
 
 
-class Questions(Section):
-    name = "questions"
-    title = "Questions"
-    template = "sections/questions.j2"
-
+class Questions(Section, name="questions", title="Questions"):
     def build(self, view: View) -> dict[str, Any]:
         qs = view.questions
         table: dict[tuple[str, str], dict[str, Any]] = {}

@@ -37,11 +37,7 @@ def tail_text(tail: float, density_infinite: bool, counted: bool) -> str:
     return "at the very end of the forecast's range"
 
 
-class Surprises(Section):
-    name = "surprises"
-    title = "Biggest surprises"
-    template = "sections/surprises.j2"
-
+class Surprises(Section, name="surprises", title="Biggest surprises"):
     def build(self, view: View) -> dict[str, Any]:
         entries = view.board.entries
 
