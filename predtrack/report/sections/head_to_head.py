@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from predtrack.report.format import data_value, fmt
 from predtrack.report.sections.base import Section
 from predtrack.report.sections.leaderboard import RAW, SCALED, crps_column
 from predtrack.report.view import View
 from predtrack.vocabulary import HEADLINE, KINDS, SCORE
-
-if TYPE_CHECKING:
-    from predtrack.score import Entry
 
 H2H_BUDGET = 40_000_000  # resampled differences for all head-to-head bootstraps together
 FULL_RESAMPLES = 2000  # what `predtrack score --compare` uses
@@ -39,11 +35,6 @@ def headline_keys(view: View) -> list[str]:
         if key not in keys:
             keys.append(key)
     return keys
-
-
-def _only(entries: Iterable[Entry], key: str) -> list[Entry]:
-    """Copies of entries that carry only one score (so `compare` compares just that one)."""
-    return [dataclasses.replace(e, scores={key: e.scores[key]}) for e in entries if key in e.scores]
 
 
 def _too_few_forecasters(names: Sequence[str]) -> str:
@@ -82,10 +73,11 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
             for key in usable:
                 # Exactly `predtrack score --compare A B`, restricted to the headline score.
                 rows = compare(
-                    _only(view.entries[a], key),
-                    _only(view.entries[b], key),
+                    view.entries[a],
+                    view.entries[b],
                     seed=view.options.seed,
                     n_resamples=resamples,
+                    keys=[key],
                 )
                 row = next((r for r in rows if r["score"] == key), None)
                 if row is not None:
