@@ -40,14 +40,14 @@ def test_filtered_aggregate_sweeps_its_filter_field(study: Path) -> None:
     half = stats.t.ppf(0.975, 3) * stats.tstd(ys) / math.sqrt(4)
     assert (p.n, p.k) == (4, None)
     assert p.y == pytest.approx(0.2015)
-    assert (p.low, p.high) == (pytest.approx(0.2015 - half), pytest.approx(0.2015 + half))
+    assert (p.lo, p.hi) == (pytest.approx(0.2015 - half), pytest.approx(0.2015 + half))
 
 
 def test_fraction_and_yes_no_values_get_wilson(study: Path) -> None:
     sweep = sweep_points(parse_rule("runs.csv#fraction(ok)[m=30]"), study)
     assert sweep is not None
     assert [(p.x, p.k, p.n) for p in sweep.points] == [(10.0, 1, 4), (20.0, 2, 4), (30.0, 3, 4)]
-    assert (sweep.points[0].low, sweep.points[0].high) == wilson(1, 4)
+    assert (sweep.points[0].lo, sweep.points[0].hi) == wilson(1, 4)
     cond = sweep_points(parse_rule("runs.csv#fraction(err < 0.201)[m=20]"), study)
     assert cond is not None and [p.k for p in cond.points] == [4, 1, 0]
     mean_ok = sweep_points(parse_rule("runs.csv#crossing(x=m, y=mean(ok), level=0.5)"), study)

@@ -121,17 +121,20 @@ class RulePending(Exception):
         self.missing = tuple(missing)
 
 
-class RunFailed(RulePending):
+class RunFailed(Exception):
     """The runs the rule selects exist but failed: pending, or annulled under `if_run_fails`.
 
     For plain files, which record no status, a rule still missing its records after the
-    runs were declared complete (`final=True`) counts as failed.
+    runs were declared complete (`final=True`) counts as failed. Not a RulePending: a
+    caller decides what a failed run means (`evidence` holds the files read).
     """
 
     def __init__(
         self, reason: str, evidence: Sequence[Evidence] = (), missing: Sequence[str] = ()
     ) -> None:
-        super().__init__(reason, missing)
+        super().__init__(reason)
+        self.reason = reason
+        self.missing = tuple(missing)
         self.evidence = tuple(evidence)
 
 

@@ -88,8 +88,13 @@ class Select:
     filters: tuple[Filter, ...] = ()
 
     def __str__(self) -> str:
+        return self.name + fmt_filters(self.filters)
+
+    @property
+    def name(self) -> str:
+        """The value as written: a column name, a pointer, a pick."""
         v = self.value
-        return (str(v) if isinstance(v, Counts) else fmt_value(v)) + fmt_filters(self.filters)
+        return str(v) if isinstance(v, Counts) else fmt_value(v)
 
 
 Column = Select  # the name rules used for a CSV cell

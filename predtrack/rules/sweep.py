@@ -21,7 +21,7 @@ from typing import Any
 from predtrack.errors import PredtrackError
 from predtrack.rules import base
 from predtrack.rules.access import Context, FilterTest, Scan, getter
-from predtrack.rules.base import RulePending
+from predtrack.rules.base import RulePending, RunFailed
 from predtrack.rules.convert import OPS, as_bool, as_number
 from predtrack.rules.files import Reader
 from predtrack.rules.grammar import (
@@ -54,8 +54,8 @@ class SweepPoint:
     y: float
     n: int
     k: int | None
-    low: float | None
-    high: float | None
+    lo: float | None
+    hi: float | None
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def sweep_points(
             xv = as_number(getter(ctx, u.chunk, x)(u.chunk.records[u.i]), True)
             if xv is not None and math.isfinite(xv):
                 groups.setdefault(xv, []).append((u, u.value))
-    except (PredtrackError, RulePending):
+    except (PredtrackError, RulePending, RunFailed):
         return None
     found = [_point(xv, group, cond) for xv, group in sorted(groups.items())]
     points = [p for p in found if p is not None]
