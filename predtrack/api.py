@@ -65,13 +65,11 @@ class Study:
         user: str | None = None,
     ) -> None:
         from predtrack.identity import current_user
-        from predtrack.store.engine import locate
         from predtrack.store.schema import init_store, open_store
 
         where = None if db is None else os.fspath(db)
-        location = locate(where)
-        if create and location.path is not None and not location.path.exists():
-            init_store(where)
+        if create:
+            init_store(where)  # a no-op on a store at the newest revision
         self.store = open_store(where)
         self.user = current_user(user)
 

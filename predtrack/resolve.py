@@ -300,7 +300,7 @@ def _write(
             updates.append((exp, LOCK_FIELDS))
         locked.add(exp.id)
         if ev is not None:
-            late = _mark_late(candidates.get(question.id, []), ev.data_time, ev.data_time_source)
+            late = _mark_late(candidates.get(question.id, []), ev)
             outcome.late_marked = len(late)
             updates.extend((p, ("late", "late_reason")) for p in late)
     if not inserts:
@@ -318,20 +318,17 @@ def _write(
     )
 
 
-def _mark_late(
-    predictions: Sequence[Prediction], data_time: datetime, source: str
-) -> list[Prediction]:
+def _mark_late(predictions: Sequence[Prediction], ev: Any) -> list[Prediction]:
     """Predictions made after the data already existed are not pre-registered."""
-    what = (
-        "the data's own records" if source == "records" else "the result file's modification time"
-    )
+    if ev.data_time_source == "records":
+        reason = f"made after the data existed ({iso_z(ev.data_time)}, the earliest time recorded in it)"
+    else:
+        name = Path(ev.artifact).name if len(ev.evidence) == 1 else f"{len(ev.evidence)} result files"
+        reason = f"made after {name} was last modified ({iso_z(ev.data_time)})"
     late = []
     for prediction in predictions:
-        if prediction.made_at > data_time and not prediction.late:
-            prediction.late = True
-            prediction.late_reason = (
-                f"made after the data existed ({iso_z(data_time)}, from {what})"
-            )
+        if prediction.made_at > ev.data_time and not prediction.late:
+            prediction.late, prediction.late_reason = True, reason
             late.append(prediction)
     return late
 
