@@ -40,9 +40,9 @@ def _key(tmp_path: Path, name: str, kind: str = "ed25519") -> tuple[Path, Public
     return private, read_public_keys(private.with_suffix(".pub"))[0]
 
 
-def _sign_with(private: Path, message: bytes, namespace: str) -> str:
+def _sign_with(private: Path, message: bytes, namespace: str, *options: str) -> str:
     return subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", private],
+        ["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", private, *options],
         input=message, capture_output=True, check=True, timeout=60,
     ).stdout.decode()  # fmt: skip
 
@@ -101,9 +101,11 @@ def test_signature_in_another_namespace_fails(tmp_path: Path, kind: str) -> None
 
 
 @pytest.mark.parametrize("kind", ["ed25519", "rsa"])
-def test_library_and_ssh_keygen_agree(tmp_path: Path, kind: str) -> None:
+@pytest.mark.parametrize("hash_algorithm", ["sha256", "sha512"])
+def test_library_and_ssh_keygen_agree(tmp_path: Path, kind: str, hash_algorithm: str) -> None:
     private, key = _key(tmp_path, "alice", kind)
-    signature = _sign_with(private, MESSAGE, "predtrack")
+    signature = _sign_with(private, MESSAGE, "predtrack", "-O", f"hashalg={hash_algorithm}")
+    assert verify_signature(MESSAGE, signature, key).hash_algorithm == hash_algorithm
     for check in (_verify_in_process, _verify_with_ssh_keygen):
         assert check(MESSAGE, signature, key) is True
         assert check(MESSAGE + b" ", signature, key) is False
