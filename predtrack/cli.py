@@ -1,4 +1,4 @@
-"""The `predtrack` command line: parse, call one service, print."""
+"""The `predtrack` command line: parse, call one service, print its result (text or `--json`)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from predtrack import __version__
 from predtrack.errors import PredtrackError
 
 F = TypeVar("F", bound=Callable[..., Any])
+KINDS = ("binary", "fraction", "quantity", "categorical")  # click.Choice: kept light, tested equal
+GROUPINGS = ("forecaster", "experiment", "tag", "kind")
 
 
 class InputFailure(click.ClickException):
@@ -30,6 +32,16 @@ class CheckFailure(click.ClickException):
     exit_code = 1
 
 
+def _quiet_exit() -> None:
+    # Output to a closed pipe (`predtrack export | head -1`): stop quietly, as Unix tools do.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(0)
+
+
 class PredtrackGroup(click.Group):
     """A group that turns PredtrackError into `Error: ...` and its exit code, never a traceback."""
 
@@ -38,9 +50,11 @@ class PredtrackGroup(click.Group):
             return super().invoke(ctx)
         except PredtrackError as error:
             failure = InputFailure if error.exit_code == 2 else CheckFailure
-            raise failure(str(error)) from None
+            raise failure(str(error).replace("\n", " ")) from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except BrokenPipeError:
+            _quiet_exit()
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
         except Exception as error:
@@ -72,14 +86,32 @@ def by_option(func: F) -> F:
     )(func)
 
 
-def echo_json(value: Any) -> None:
-    from predtrack.output import to_json
+def show(result: Any, as_json: bool) -> None:
+    """Print a service's result: its `as_dict()` as JSON, or its text."""
+    if as_json:
+        from predtrack.output import to_json
 
-    click.echo(to_json(value))
+        click.echo(to_json(result.as_dict() if hasattr(result, "as_dict") else result))
+    else:
+        click.echo(result.text() if hasattr(result, "text") else str(result))
 
 
 def warn(message: str) -> None:
-    click.echo(f"Warning: {message}", err=True)
+    from predtrack.validate import display
+
+    click.echo(f"Warning: {display(message)}", err=True)
+
+
+def _store(db: str | None) -> Any:
+    from predtrack.store.schema import open_store
+
+    return open_store(db)
+
+
+def _user(by: str | None) -> str:
+    from predtrack.identity import current_user
+
+    return current_user(by)
 
 
 @contextmanager
@@ -126,8 +158,9 @@ def cli() -> None:
 
 
 @cli.command()
+@json_option
 @db_option
-def init(db: str | None) -> None:
+def init(as_json: bool, db: str | None) -> None:
     """Create the database at the newest schema.
 
     \b
@@ -138,12 +171,15 @@ def init(db: str | None) -> None:
     from predtrack.store.schema import init_store
 
     result = init_store(db)
+    if as_json:
+        show(result, True)
+        return
     if result.created:
-        click.echo(f"Created {result.label} at schema revision {result.revision}.")
+        click.echo(f"Created {result.database} at schema revision {result.revision}.")
         if result.journal and result.journal != "wal":
             warn(f"WAL journal unavailable here ({result.journal}); using the rollback journal")
     else:
-        click.echo(f"{result.label} is already at schema revision {result.revision}.")
+        click.echo(f"{result.database} is already at schema revision {result.revision}.")
 
 
 @cli.group(cls=PredtrackGroup)
@@ -165,17 +201,16 @@ def db_current(db: str | None, as_json: bool) -> None:
 
     info = revision_info(db)
     if as_json:
-        echo_json(info)
+        show(info, True)
         return
     state = "up to date" if info["up_to_date"] else "run `predtrack db upgrade`"
-    click.echo(
-        f"{info['database']}: revision {info['revision'] or 'none'} (newest {info['head']}): {state}"
-    )
+    click.echo(f"{info['database']}: revision {info['revision'] or 'none'} (newest {info['head']}): {state}")
 
 
 @db.command("upgrade")
+@json_option
 @db_option
-def db_upgrade(db: str | None) -> None:
+def db_upgrade(as_json: bool, db: str | None) -> None:
     """Back up the database file, then migrate it to the newest schema.
 
     \b
@@ -185,12 +220,14 @@ def db_upgrade(db: str | None) -> None:
     from predtrack.store.schema import upgrade_store
 
     result = upgrade_store(db)
-    if result.before == result.after:
-        click.echo(f"{result.label} is already at revision {result.after}; nothing to do.")
-        return
-    if result.backup:
-        click.echo(f"Backed up to {result.backup}")
-    click.echo(f"Upgraded {result.label} from revision {result.before} to {result.after}.")
+    if as_json:
+        show(result, True)
+    elif result.before == result.after:
+        click.echo(f"{result.database} is already at revision {result.after}; nothing to do.")
+    else:
+        if result.backup:
+            click.echo(f"Backed up to {result.backup}")
+        click.echo(f"Upgraded {result.database} from revision {result.before} to {result.after}.")
 
 
 # --- writing predictions ---
@@ -198,9 +235,7 @@ def db_upgrade(db: str | None) -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, metavar="[TITLE] FORECAST")
-@click.option(
-    "-q", "--question", "question_ref", metavar="ID|KEY", help="Forecast on an existing question."
-)
+@click.option("-q", "--question", "question_ref", metavar="ID|KEY", help="Forecast on an existing question.")
 @click.option(
     "-f",
     "--file",
@@ -208,35 +243,25 @@ def db_upgrade(db: str | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Register many questions and forecasts from a TOML or JSON file, all or nothing.",
 )
-@click.option(
-    "-e",
-    "--experiment",
-    metavar="NAME",
-    help="Experiment (created on first use) [default: default].",
-)
+@click.option("-e", "--experiment", metavar="NAME", help="Experiment (created on first use) [default: default].")
 @click.option("--key", help="Short name for the question, unique in its experiment.")
-@click.option(
-    "--kind",
-    type=click.Choice(["binary", "fraction", "quantity", "categorical"]),
-    help="Kind of question [default: inferred from the forecast].",
-)
+@click.option("--kind", type=click.Choice(KINDS), help="Kind of question [default: inferred from the forecast].")
 @click.option("--unit", help="Unit of a quantity, e.g. 'maze size'.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option("--note", help="Your rationale, kept with the prediction.")
-@click.option(
-    "--bounds", nargs=2, type=float, metavar="LO HI", help="Possible range of a quantity."
-)
+@click.option("--bounds", nargs=2, type=float, metavar="LO HI", help="Possible range of a quantity.")
 @click.option("--ordered", is_flag=True, help="Categories are ordered (scored with RPS too).")
+@click.option("--rule", metavar="FILE#SELECTOR", help="How the outcome will be read from result files.")
 @click.option(
-    "--rule", metavar="FILE#SELECTOR", help="How the outcome will be read from a result file."
+    "--if-run-fails",
+    type=click.Choice(["pending", "annul"]),
+    help="When the runs the rule reads failed: stay pending [default] or annul the question.",
 )
 @click.option("--level", metavar="P", help="Level of an 'A to B' interval or --ci [default: 0.9].")
 @click.option("--ci", nargs=2, metavar="LO HI", help="Interval around a point forecast.")
-@click.option(
-    "--log", "log_scale", is_flag=True, help="Fit the interval on the log scale (lognormal)."
-)
+@click.option("--log", "log_scale", is_flag=True, help="Fit the interval on the log scale (lognormal).")
 @click.option("--normalize", is_flag=True, help="Rescale category probabilities to sum to 1.")
-@click.option("--json", "as_json", is_flag=True, help="Print what was recorded as JSON.")
+@json_option
 @by_option
 @db_option
 def predict(
@@ -252,6 +277,7 @@ def predict(
     bounds: tuple[float, float] | None,
     ordered: bool,
     rule: str | None,
+    if_run_fails: str | None,
     level: str | None,
     ci: tuple[str, str] | None,
     log_scale: bool,
@@ -274,47 +300,28 @@ def predict(
       predtrack predict --question flip "12 to 18" --by bob
       predtrack predict --file prereg.toml
     """
-    from predtrack.identity import current_user
-    from predtrack.predict import (
-        DEFAULT_EXPERIMENT,
-        NewPrediction,
-        NewQuestion,
-        load_bulk,
-        register,
-    )
-    from predtrack.store.schema import open_store
+    from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
 
     for arg in args:
         # Unknown options are let through so that "-5 to 5" or -0.1 can be forecasts.
         if arg.startswith("-") and not re.match(r"^-[\d.]", arg):
             raise click.NoSuchOption(arg.split("=")[0])
-    user = current_user(by)
-    question_options = (key, kind, unit, tags, bounds, ordered, rule)
+    user = _user(by)
+    options = {"level": level, "ci": ci, "log": log_scale, "normalize": normalize, "note": note}
+    question_options = (key, kind, unit, tags, bounds, ordered, rule, if_run_fails)
     if bulk_file is not None:
         if args or question_ref:
             raise click.UsageError("--file takes no TITLE/FORECAST arguments and no --question")
+        from predtrack.bulk import load_bulk
+
         questions, predictions, descriptions = load_bulk(bulk_file, default_forecaster=user)
     elif question_ref is not None:
         if len(args) != 1:
             raise click.UsageError("with --question give exactly one FORECAST")
         if any(v for v in question_options if v not in (None, (), False)):
-            raise click.UsageError(
-                "question options (--key, --kind, --rule, ...) only apply to a new question"
-            )
+            raise click.UsageError("question options (--key, --kind, --rule, ...) only apply to a new question")
         questions, descriptions = [], {}
-        predictions = [
-            NewPrediction(
-                question_ref,
-                user,
-                args[0],
-                level=level,
-                ci=ci,
-                log=log_scale,
-                normalize=normalize,
-                note=note,
-                experiment=experiment,
-            )
-        ]
+        predictions = [NewPrediction(question_ref, user, args[0], experiment=experiment, **options)]
     else:
         if len(args) != 2:
             raise click.UsageError(
@@ -328,78 +335,28 @@ def predict(
             key=key,
             unit=unit,
             tags=list(tags),
-            note=None,
             bounds=bounds,
             ordered=ordered,
             rule=rule,
             rule_dir=str(Path.cwd()),
+            if_run_fails=if_run_fails,
         )
         questions, descriptions = [spec], {}
-        predictions = [
-            NewPrediction(
-                spec,
-                user,
-                args[1],
-                level=level,
-                ci=ci,
-                log=log_scale,
-                normalize=normalize,
-                note=note,
-            )
-        ]
-    store = open_store(db)
+        predictions = [NewPrediction(spec, user, args[1], **options)]
+    store = _store(db)
     with progress_bar("Parsing forecasts") as progress:
-        result = register(
-            store, questions, predictions, by=user, descriptions=descriptions, progress=progress
-        )
+        result = register(store, questions, predictions, by=user, descriptions=descriptions, progress=progress)
     for message in result.warnings:
         warn(message)
-    if as_json:
-        echo_json(
-            {
-                "seq": result.seq,
-                "head": result.head,
-                "experiments_created": result.experiments,
-                "questions": result.questions,
-                "predictions": [vars(p) for p in result.predictions],
-            }
-        )
-        return
-    from predtrack.forecast import describe
-
-    for name in result.experiments:
-        click.echo(f"Created experiment {name}")
-    if len(result.questions) <= 20:
-        for q in result.questions:
-            click.echo(f"Registered question #{q['id']} {q['label']} ({q['kind']}): {q['title']}")
-    else:
-        click.echo(f"Registered {len(result.questions)} questions")
-    if len(result.predictions) <= 20:
-        for p in result.predictions:
-            late = f"  [LATE: {p.late_reason}]" if p.late else ""
-            stored = describe(p.distribution)
-            shown = (
-                ""
-                if stored.replace(" ", "") == p.forecast.replace(" ", "")
-                else f" (stored as {stored})"
-            )
-            click.echo(
-                f"Recorded prediction #{p.id} on {p.question} by {p.forecaster}: {p.forecast}{shown}{late}"
-            )
-    else:
-        late_count = sum(p.late for p in result.predictions)
-        click.echo(
-            f"Recorded {len(result.predictions)} predictions"
-            + (f" ({late_count} late)" if late_count else "")
-        )
-    click.echo(f"Ledger head {result.head}")
+    show(result, as_json)
 
 
 @cli.command()
 @click.argument("name")
+@json_option
 @by_option
 @db_option
-def lock(name: str, by: str | None, db: str | None) -> None:
+def lock(name: str, as_json: bool, by: str | None, db: str | None) -> None:
     """Lock an experiment: predictions made after this are recorded as late.
 
     \b
@@ -407,16 +364,8 @@ def lock(name: str, by: str | None, db: str | None) -> None:
       predtrack lock cheese-maze
     """
     from predtrack.experiments import lock_experiment
-    from predtrack.identity import current_user
-    from predtrack.output import local_time
-    from predtrack.store.schema import open_store
 
-    experiment, changed = lock_experiment(open_store(db), name, by=current_user(by))
-    when = local_time(experiment.locked_at)
-    if changed:
-        click.echo(f"Locked {name} at {when}: later predictions on it are marked late.")
-    else:
-        click.echo(f"{name} was already locked at {when} ({experiment.lock_reason}).")
+    show(lock_experiment(_store(db), name, by=_user(by)), as_json)
 
 
 @cli.group(cls=PredtrackGroup)
@@ -427,9 +376,10 @@ def experiment() -> None:
 @experiment.command("add")
 @click.argument("name")
 @click.option("--description", "-d", help="What the experiment is about.")
+@json_option
 @by_option
 @db_option
-def experiment_add(name: str, description: str | None, by: str | None, db: str | None) -> None:
+def experiment_add(name: str, description: str | None, as_json: bool, by: str | None, db: str | None) -> None:
     """Create an experiment (predict -e NAME also creates it on first use).
 
     \b
@@ -437,11 +387,12 @@ def experiment_add(name: str, description: str | None, by: str | None, db: str |
       predtrack experiment add cheese-maze -d "Does the policy generalise to larger mazes?"
     """
     from predtrack.experiments import add_experiment
-    from predtrack.identity import current_user
-    from predtrack.store.schema import open_store
 
-    add_experiment(open_store(db), name, description=description, by=current_user(by))
-    click.echo(f"Created experiment {name}")
+    row = add_experiment(_store(db), name, description=description, by=_user(by))
+    if as_json:
+        show({"name": row.name, "id": row.id, "created_at": row.created_at}, True)
+    else:
+        click.echo(f"Created experiment {name}")
 
 
 @experiment.command("list")
@@ -456,11 +407,10 @@ def experiment_list(as_json: bool, db: str | None) -> None:
     """
     from predtrack.experiments import list_experiments
     from predtrack.render import experiment_list as render
-    from predtrack.store.schema import open_store
 
-    rows = list_experiments(open_store(db))
+    rows = list_experiments(_store(db))
     if as_json:
-        echo_json(rows)
+        show(rows, True)
     else:
         click.echo(render(rows))
 
@@ -470,74 +420,48 @@ def experiment_list(as_json: bool, db: str | None) -> None:
 
 @cli.command()
 @click.argument("locations", nargs=-1, required=True, metavar="FILE_OR_URI...")
-@click.option(
-    "-e",
-    "--experiment",
-    metavar="NAME",
-    required=True,
-    help="The experiment the results belong to.",
-)
+@click.option("-e", "--experiment", metavar="NAME", required=True, help="The experiment the results belong to.")
+@click.option("--supersede", is_flag=True, help="A file linked before has changed: record it as replacing the old one.")
+@json_option
 @by_option
 @db_option
-def link(locations: tuple[str, ...], experiment: str, by: str | None, db: str | None) -> None:
+def link(locations: tuple[str, ...], experiment: str, supersede: bool, as_json: bool, by: str | None, db: str | None) -> None:
     """Record result files (path, sha256, size, time) or run URIs; locks the experiment.
 
     \b
     Examples:
       predtrack link results.json sweep.csv -e cheese-maze
-      predtrack link mlflow://runs/3f2a9c -e cheese-maze
+      predtrack link sweep.csv -e cheese-maze --supersede     # after a legitimate re-run
     """
-    from predtrack.identity import current_user
-    from predtrack.resolve import link as link_artifacts
-    from predtrack.store.schema import open_store
+    from predtrack.link import link as link_artifacts
 
-    result = link_artifacts(
-        open_store(db), list(locations), experiment=experiment, by=current_user(by)
-    )
-    for item in result.artifacts:
-        digest = (
-            f"sha256 {item['sha256'][:16]}…, {item['size']} bytes"
-            if item["sha256"]
-            else "URI, no hash"
-        )
-        click.echo(f"Linked {item['location']} ({digest})")
-    for location in result.already:
-        click.echo(f"Already linked with the same content: {location}")
-    if result.locked:
-        click.echo(f"Locked {result.experiment}: predictions made from now on are marked late.")
-    if result.head:
-        click.echo(f"Ledger head {result.head}")
+    result = link_artifacts(_store(db), list(locations), experiment=experiment, by=_user(by), supersede=supersede)
+    show(result, as_json)
 
 
 @cli.command()
 @click.argument("question", required=False)
-@click.option(
-    "-e",
-    "--experiment",
-    metavar="NAME",
-    help="Only this experiment (or where to look up QUESTION).",
-)
+@click.option("-e", "--experiment", metavar="NAME", help="Only this experiment (or where to look up QUESTION).")
 @click.option("--dry-run", is_flag=True, help="Show what would be resolved; write nothing.")
+@click.option("--final", is_flag=True, help="Declare the experiment's runs complete: missing runs count as failed.")
+@click.option("--allow-outside", is_flag=True, help="Read rule files outside the folder each rule was registered from.")
 @click.option("--value", type=float, help="Manual outcome of a quantity or fraction question.")
 @click.option("--yes/--no", "yes", default=None, help="Manual outcome of a binary question.")
 @click.option("--category", help="Manual outcome of a categorical question.")
-@click.option(
-    "--successes", type=int, metavar="K", help="Manual outcome of a fraction: K successes ..."
-)
+@click.option("--successes", type=int, metavar="K", help="Manual outcome of a fraction: K successes ...")
 @click.option("--trials", type=int, metavar="N", help="... out of N trials.")
 @click.option("--annul", metavar="REASON", help="Annul the question: it is never scored.")
-@click.option(
-    "--correct",
-    metavar="REASON",
-    help="Replace an earlier resolution; the old one stays in the history.",
-)
-@by_option
+@click.option("--correct", metavar="REASON", help="Replace an earlier resolution; the old one stays in the history.")
+@click.option("--rerun", is_flag=True, help="With --correct: evaluate the question's rule again on today's files.")
 @json_option
+@by_option
 @db_option
 def resolve(
     question: str | None,
     experiment: str | None,
     dry_run: bool,
+    final: bool,
+    allow_outside: bool,
     value: float | None,
     yes: bool | None,
     category: str | None,
@@ -545,8 +469,9 @@ def resolve(
     trials: int | None,
     annul: str | None,
     correct: str | None,
-    by: str | None,
+    rerun: bool,
     as_json: bool,
+    by: str | None,
     db: str | None,
 ) -> None:
     """Resolve every pending question from its rule, or one question by hand.
@@ -559,86 +484,38 @@ def resolve(
     Examples:
       predtrack resolve                      # all pending rules
       predtrack resolve --dry-run
+      predtrack resolve --final -e sparse    # the sweep is complete: missing runs failed
       predtrack resolve flip --value 16.5
       predtrack resolve half25 --yes
       predtrack resolve behaviour --category top-right-first
       predtrack resolve frac25 --successes 37 --trials 50
       predtrack resolve flip --annul "sweep crashed at size 19"
       predtrack resolve flip --value 16.0 --correct "re-ran with the fixed seed"
+      predtrack resolve rate32 --rerun --correct "seed 7 re-run after the node crash"
     """
-    from predtrack.identity import current_user
-    from predtrack.store.schema import open_store
+    from predtrack.manual import ManualOutcome
 
-    user = current_user(by)
-    manual = (value, yes, category, successes, trials, annul, correct)
+    user = _user(by)
+    given = ManualOutcome(value, yes, category, successes, trials, annul, correct, rerun)
     if question is None:
-        if any(v is not None for v in manual):
+        if given.has_value() or annul or correct or rerun:
             raise click.UsageError("manual outcomes need the QUESTION they resolve")
-        from predtrack.render import resolve_run
         from predtrack.resolve import resolve_pending
 
         with progress_bar("Reading results") as progress:
             run = resolve_pending(
-                open_store(db), by=user, experiment=experiment, dry_run=dry_run, progress=progress
+                _store(db), by=user, experiment=experiment, dry_run=dry_run, final=final,
+                allow_outside=allow_outside, progress=progress,
             )
-        if as_json:
-            echo_json(
-                {
-                    "dry_run": dry_run,
-                    "head": run.head,
-                    "already_resolved": run.already,
-                    "without_rule": run.without_rule,
-                    "questions": [o.as_dict() for o in run.outcomes],
-                }
-            )
-        else:
-            click.echo(resolve_run(run))
+        show(run, as_json)
         if run.failed:
             sys.exit(1)
         return
-    if dry_run:
-        raise click.UsageError("--dry-run applies to resolving all pending rules (no QUESTION)")
-    from predtrack.resolve import ManualOutcome, resolve_manual
+    if dry_run or final:
+        raise click.UsageError("--dry-run and --final apply to resolving all pending rules (no QUESTION)")
+    from predtrack.resolve import resolve_manual
 
-    given = ManualOutcome(
-        value=value,
-        yes=yes,
-        category=category,
-        successes=successes,
-        trials=trials,
-        annul=annul,
-        correct=correct,
-    )
-    row, old, head = resolve_manual(open_store(db), question, given, by=user, experiment=experiment)
-    if as_json:
-        echo_json(
-            {
-                "id": row.id,
-                "status": row.status,
-                "outcome": row.outcome,
-                "k": row.k,
-                "n": row.n,
-                "reason": row.reason,
-                "supersedes": row.supersedes,
-                "head": head,
-            }
-        )
-        return
-    from predtrack.render import outcome_text
-
-    shown = {
-        "status": row.status,
-        "resolution": {"value": row.outcome, "k": row.k, "n": row.n, "reason": annul},
-    }
-    click.echo(
-        f"Question {question} {'annulled' if row.status == 'annulled' else 'resolved'}: "
-        f"{outcome_text(shown).removeprefix('annulled: ')}"
-    )
-    if old is not None:
-        click.echo(
-            f"Corrected resolution #{old.id} ({old.status} {old.outcome!r}); it stays in the history."
-        )
-    click.echo(f"Ledger head {head}")
+    show(resolve_manual(_store(db), question, given, by=user, experiment=experiment, allow_outside=allow_outside), as_json)
 
 
 # --- reading ---
@@ -646,24 +523,16 @@ def resolve(
 
 @cli.command("list")
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
-@click.option(
-    "--status", type=click.Choice(["pending", "resolved", "annulled"]), help="Only this status."
-)
-@click.option("--kind", type=click.Choice(["binary", "fraction", "quantity", "categorical"]))
+@click.option("--status", type=click.Choice(["pending", "resolved", "annulled"]), help="Only this status.")
+@click.option("--kind", type=click.Choice(KINDS))
 @click.option("--tag", help="Only questions with this tag.")
 @click.option("--reveal", is_flag=True, help="Show others' predictions on open questions too.")
 @by_option
 @json_option
 @db_option
 def list_command(
-    experiment: str | None,
-    status: str | None,
-    kind: str | None,
-    tag: str | None,
-    reveal: bool,
-    by: str | None,
-    as_json: bool,
-    db: str | None,
+    experiment: str | None, status: str | None, kind: str | None, tag: str | None, reveal: bool,
+    by: str | None, as_json: bool, db: str | None,
 ) -> None:
     """List questions with their status and outcome.
 
@@ -672,43 +541,26 @@ def list_command(
       predtrack list -e cheese-maze --status pending
       predtrack list --json
     """
-    from predtrack.identity import current_user
     from predtrack.questions import list_questions
     from predtrack.render import question_list
-    from predtrack.store.schema import open_store
 
     views = list_questions(
-        open_store(db),
-        viewer=current_user(by),
-        reveal=reveal,
-        experiment=experiment,
-        status=status,
-        kind=kind,
-        tag=tag,
+        _store(db), viewer=_user(by), reveal=reveal, experiment=experiment, status=status, kind=kind, tag=tag
     )
     if as_json:
-        echo_json(views)
+        show(views, True)
     else:
         click.echo(question_list(views))
 
 
-@cli.command()
+@cli.command("show")
 @click.argument("question")
 @click.option("-e", "--experiment", metavar="NAME", help="Look the key up in this experiment.")
-@click.option(
-    "--reveal", is_flag=True, help="Show others' predictions even if you have not predicted."
-)
+@click.option("--reveal", is_flag=True, help="Show others' predictions even if you have not predicted.")
 @by_option
 @json_option
 @db_option
-def show(
-    question: str,
-    experiment: str | None,
-    reveal: bool,
-    by: str | None,
-    as_json: bool,
-    db: str | None,
-) -> None:
+def show_command(question: str, experiment: str | None, reveal: bool, by: str | None, as_json: bool, db: str | None) -> None:
     """Show one question (by id, key or EXPERIMENT/KEY) with its predictions.
 
     Others' predictions on an open question stay hidden until you have predicted on it:
@@ -719,16 +571,12 @@ def show(
       predtrack show flip
       predtrack show cheese-maze/flip --json
     """
-    from predtrack.identity import current_user
     from predtrack.questions import show_question
     from predtrack.render import question_detail
-    from predtrack.store.schema import open_store
 
-    view = show_question(
-        open_store(db), question, viewer=current_user(by), reveal=reveal, experiment=experiment
-    )
+    view = show_question(_store(db), question, viewer=_user(by), reveal=reveal, experiment=experiment)
     if as_json:
-        echo_json(view)
+        show(view, True)
     else:
         click.echo(question_detail(view))
 
@@ -748,20 +596,17 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
       predtrack head
     """
     from predtrack.integrity import head as ledger_head
-    from predtrack.store.schema import open_store
 
-    value = ledger_head(open_store(db), full=full)
+    value = ledger_head(_store(db), full=full)
     if as_json:
         seq, digest = value.split(":")
-        echo_json({"head": value, "seq": int(seq), "hash": digest})
+        show({"head": value, "seq": int(seq), "hash": digest}, True)
     else:
         click.echo(value)
 
 
 @cli.command()
-@click.option(
-    "--against", metavar="SEQ:HEX", help="A published head that must still be in the chain."
-)
+@click.option("--against", metavar="SEQ:HEX", help="A published head that must still be in the chain.")
 @json_option
 @db_option
 def verify(against: str | None, as_json: bool, db: str | None) -> None:
@@ -773,73 +618,31 @@ def verify(against: str | None, as_json: bool, db: str | None) -> None:
       predtrack verify --against 7:1a2b3c4d5e6f7a8b
     """
     from predtrack.integrity import verify as run_verify
-    from predtrack.store.schema import open_store
 
-    result = run_verify(open_store(db), against=against)
-    if as_json:
-        echo_json(
-            {
-                "ok": result.ok,
-                "entries": result.entries,
-                "head": result.head,
-                "problems": [p.as_dict() for p in result.problems],
-                "warnings": result.warnings,
-            }
-        )
-    else:
+    result = run_verify(_store(db), against=against)
+    if not as_json:
         for message in result.warnings:
             warn(message)
-        for p in result.problems:
-            where = f"seq {p.seq}" if p.seq is not None else "no ledger entry"
-            field = f".{p.field}" if p.field else ""
-            click.echo(f"PROBLEM {where}: {p.table}{field}: {p.message}")
-        if result.ok:
-            suffix = f"; contains {against}" if against else ""
-            click.echo(f"OK: {result.entries} ledger entries, head {result.head or '0'}{suffix}")
-        else:
-            click.echo(
-                f"FAILED: {len(result.problems)} problem(s) in {result.entries} ledger entries"
-            )
+    show(result, as_json)
     if not result.ok:
         sys.exit(1)
 
 
 @cli.command()
-@click.option(
-    "--by",
-    type=click.Choice(["forecaster", "experiment", "tag", "kind"]),
-    help="One row per group.",
-)
-@click.option(
-    "--baseline", metavar="NAME", help="Skill against climatology, naive, team, or a forecaster."
-)
-@click.option(
-    "--compare",
-    "compare_pair",
-    nargs=2,
-    metavar="A B",
-    help="Paired differences between two forecasters.",
-)
-@click.option(
-    "--include-late",
-    is_flag=True,
-    help="Score late predictions too (default: pre-registered only).",
-)
+@click.option("--by", type=click.Choice(GROUPINGS), help="One row per group.")
+@click.option("--baseline", metavar="NAME", help="Skill against climatology, naive, team, or a forecaster.")
+@click.option("--compare", "compare_pair", nargs=2, metavar="A B", help="Paired differences between two forecasters.")
+@click.option("--include-late", is_flag=True, help="Score late predictions too (default: pre-registered only).")
+@click.option("--signed-only", is_flag=True, help="Score only predictions signed with the forecaster's key.")
 @click.option("--bits", is_flag=True, help="Log scores in bits instead of nats.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
+@click.option("--wide", is_flag=True, help="Every column and CI, however wide the terminal.")
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
 @json_option
 @db_option
 def score(
-    by: str | None,
-    baseline: str | None,
-    compare_pair: tuple[str, str] | None,
-    include_late: bool,
-    bits: bool,
-    seed: int,
-    experiment: str | None,
-    as_json: bool,
-    db: str | None,
+    by: str | None, baseline: str | None, compare_pair: tuple[str, str] | None, include_late: bool,
+    signed_only: bool, bits: bool, seed: int, wide: bool, experiment: str | None, as_json: bool, db: str | None,
 ) -> None:
     """Score resolved questions: Brier, log, CORP MCB/DSC/UNC, CRPS, coverage, skill.
 
@@ -855,22 +658,15 @@ def score(
     """
     from predtrack.render import comparison_table, score_table
     from predtrack.score import score_report
-    from predtrack.store.schema import open_store
 
     document = score_report(
-        open_store(db),
-        by=by,
-        baseline=baseline,
-        include_late=include_late,
-        bits=bits,
-        seed=seed,
-        experiment=experiment,
-        compare_pair=compare_pair,
+        _store(db), by=by, baseline=baseline, include_late=include_late, bits=bits, seed=seed,
+        experiment=experiment, compare_pair=compare_pair, signed_only=signed_only,
     )
     if as_json:
-        echo_json(document)
+        show(document, True)
         return
-    click.echo(score_table(document))
+    click.echo(score_table(document, wide=wide))
     if "comparison" in document:
         click.echo("")
         click.echo(comparison_table(document["comparison"]))
@@ -878,28 +674,18 @@ def score(
 
 @cli.command("export")
 @click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "csv"]),
-    default="jsonl",
-    show_default=True,
+    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
     help="jsonl: the full ledger, replayable by `import`; csv: one row per scored prediction.",
 )
-@click.option(
-    "--scored", is_flag=True, help="With --format csv: the scored predictions (required for csv)."
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write to a file, not stdout.",
-)
+@click.option("--scored", is_flag=True, help="With --format csv: the scored predictions (required for csv).")
+@click.option("--raw", is_flag=True, help="With csv: cells exactly as stored (no guard against spreadsheet formulas).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
 @click.option("--include-late", is_flag=True, help="With --scored: score late predictions too.")
 @db_option
-def export_command(
-    fmt: str, scored: bool, output: str | None, include_late: bool, db: str | None
-) -> None:
+def export_command(fmt: str, scored: bool, raw: bool, output: Path | None, include_late: bool, db: str | None) -> None:
     """Export the ledger as JSON lines (one event per line), or scored predictions as CSV.
+
+    CSV cells starting with = + - @ (formulas for a spreadsheet) are prefixed with ' unless --raw.
 
     \b
     Examples:
@@ -907,31 +693,29 @@ def export_command(
       predtrack import ledger.jsonl --db copy.db      # same head digest
       predtrack export --format csv --scored > scored.csv
     """
-    from predtrack.store.schema import open_store
+    from predtrack.output import write_lines
 
-    store = open_store(db)
+    store = _store(db)
     if fmt == "csv":
         if not scored:
             raise click.UsageError("--format csv exports scored predictions: add --scored")
         from predtrack.score import scored_rows_csv
 
-        lines = scored_rows_csv(store, include_late=include_late)
+        lines = scored_rows_csv(store, include_late=include_late, raw=raw)
     else:
-        if scored:
-            raise click.UsageError("--scored goes with --format csv")
+        if scored or raw:
+            raise click.UsageError("--scored and --raw go with --format csv")
         from predtrack.transfer import export_lines
 
         lines = export_lines(store)
-    handle = click.open_file(output or "-", "w", encoding="utf-8")
-    with handle:
-        for line in lines:
-            handle.write(line + "\n")
+    write_lines(lines, output)
 
 
 @cli.command("import")
-@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+@json_option
 @db_option
-def import_command(source: Any, db: str | None) -> None:
+def import_command(source: Path, as_json: bool, db: str | None) -> None:
     """Rebuild an empty store from `predtrack export` output, checking the chain line by line.
 
     The database is created if it does not exist. A tampered export is refused, naming
@@ -941,65 +725,37 @@ def import_command(source: Any, db: str | None) -> None:
     Example:
       predtrack import ledger.jsonl --db fresh.db
     """
-    from predtrack.store.schema import init_store, open_store
-    from predtrack.transfer import import_ledger, read_export
+    from predtrack.store.schema import init_store
+    from predtrack.transfer import import_ledger, read_export_file
 
-    entries = read_export(source)  # checked before anything is created
+    entries = read_export_file(source)  # checked before anything is created
     init_store(db)
-    result = import_ledger(open_store(db), entries)
-    click.echo(f"Imported {result.entries} ledger entries; head {result.head}")
+    show(import_ledger(_store(db), entries), as_json)
 
 
 @cli.command()
 @click.option(
-    "-o",
-    "--output",
-    default="report.html",
-    show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The HTML file to write (replaced atomically).",
+    "-o", "--output", default="report.html", show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path), help="The HTML file to write (replaced atomically).",
 )
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
 @click.option("--title", help="Title of the report [default: from the experiment].")
 @click.option(
-    "--by",
-    type=click.Choice(["forecaster", "experiment", "tag", "kind"]),
-    default="forecaster",
-    show_default=True,
+    "--by", type=click.Choice(GROUPINGS), default="forecaster", show_default=True,
     help="Besides the leaderboard per forecaster, a table of scores per experiment, tag or kind.",
 )
+@click.option("--include-late", is_flag=True, help="Score late predictions too (default: shown, but not scored).")
+@click.option("--baseline", default="climatology", show_default=True, metavar="NAME", help="Skill against climatology, naive, team, or a forecaster.")
 @click.option(
-    "--include-late",
-    is_flag=True,
-    help="Score late predictions too (default: shown, but not scored).",
-)
-@click.option(
-    "--baseline",
-    default="climatology",
-    show_default=True,
-    metavar="NAME",
-    help="Skill against climatology, naive, team, or a forecaster.",
-)
-@click.option(
-    "--questions",
-    "questions",
-    default="200",
-    show_default=True,
-    metavar="N|all",
+    "--questions", "questions", default="200", show_default=True, metavar="N|all",
     help="How many resolved questions to show in full; the rest are summarised.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
+@json_option
 @db_option
 def report(
-    output: Path,
-    experiment: str | None,
-    title: str | None,
-    by: str,
-    include_late: bool,
-    baseline: str,
-    questions: str,
-    seed: int,
-    db: str | None,
+    output: Path, experiment: str | None, title: str | None, by: str, include_late: bool, baseline: str,
+    questions: str, seed: int, as_json: bool, db: str | None,
 ) -> None:
     """Write the HTML calibration and resolution report, one self-contained file.
 
@@ -1016,25 +772,19 @@ def report(
     """
     from predtrack.errors import InputError
     from predtrack.report import ReportOptions, write_report
-    from predtrack.store.schema import open_store
 
     text = questions.strip().lower()
     if text == "all":
         limit: int | None = None
-    elif text.isdigit():
+    elif text.isdigit() and len(text) < 10:
         limit = int(text)
     else:
         raise InputError(f"--questions {questions!r}: expected a number >= 0 or 'all'")
     options = ReportOptions(
-        title=title,
-        experiment=experiment,
-        by=by,
-        include_late=include_late,
-        baseline=baseline,
-        questions=limit,
-        seed=seed,
+        title=title, experiment=experiment, by=by, include_late=include_late, baseline=baseline,
+        questions=limit, seed=seed,
     )
-    store = open_store(db)
+    store = _store(db)
     progress = None
     if sys.stderr.isatty():
 
@@ -1049,9 +799,15 @@ def report(
             f"verification FAILED ({result.problems} problem(s)); the report says so in red. "
             "Run `predtrack verify` for details."
         )
-    click.echo(str(result.path))
+    if as_json:
+        show({"path": str(result.path), "size": result.size, "verified": result.verified}, True)
+    else:
+        click.echo(str(result.path))
 
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="predtrack")
+    try:
+        cli(prog_name="predtrack")
+    except BrokenPipeError:
+        _quiet_exit()

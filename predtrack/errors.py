@@ -1,4 +1,4 @@
-"""User-facing errors: the CLI prints them as one line `Error: ...` and exits 2 (or 1)."""
+"""One exception family: bad input exits 2, a failed check exits 1; each is one line `Error: ...`."""
 
 
 class PredtrackError(Exception):
@@ -8,7 +8,7 @@ class PredtrackError(Exception):
 
 
 class InputError(PredtrackError):
-    """Bad input: a forecast, an option, a file entry."""
+    """Bad input: a forecast, an option, a file entry, a path."""
 
 
 class ForecastError(InputError):
@@ -16,17 +16,7 @@ class ForecastError(InputError):
 
 
 class RuleSyntaxError(InputError):
-    """A resolution rule whose text is malformed."""
-
-
-class RuleError(PredtrackError):
-    """A rule that is well-formed but cannot be evaluated on the artifact it names."""
-
-    exit_code = 1
-
-
-class StoreError(PredtrackError):
-    """The database cannot be opened, is at the wrong revision, or refused a write."""
+    """A resolution rule whose text is malformed, or that cannot work for its source."""
 
 
 class NotFoundError(InputError):
@@ -35,3 +25,25 @@ class NotFoundError(InputError):
 
 class ScoringInputError(InputError):
     """Arrays given to the scoring core are invalid (NaN, out of range, mismatched)."""
+
+
+class StoreError(PredtrackError):
+    """The database cannot be opened, is at the wrong revision, or refused a write."""
+
+
+class RuleError(PredtrackError):
+    """A rule that is well-formed but cannot be evaluated on the data it names."""
+
+    exit_code = 1
+
+
+class StoreCorruptError(PredtrackError):
+    """Stored data that fails a check: a ledger or row that does not say what it should."""
+
+    exit_code = 1
+
+
+class ProofError(PredtrackError):
+    """A proof that does not verify: a signature, a timestamp token, a sealed opening."""
+
+    exit_code = 1

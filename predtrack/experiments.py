@@ -2,43 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
-
-from predtrack.errors import InputError, NotFoundError
-from predtrack.predict import check_slug
-from predtrack.store.engine import Store
-from predtrack.store.ledger import next_id, record
-from predtrack.store.models import Artifact, Experiment, Prediction, Question
-
-
-def get_experiment(session: Session, name: str) -> Experiment:
-    """The experiment with this name, or a NotFoundError."""
-    found = session.exec(select(Experiment).where(Experiment.name == name)).first()
-    if found is None:
-        raise NotFoundError(f"no experiment named {name!r}")
-    return found
+from predtrack.errors import InputError
+from predtrack.store import queries
+from predtrack.store.engine import Session, Store
+from predtrack.store.ledger import format_head, next_id, record
+from predtrack.store.tables import Experiment
+from predtrack.validate import check_name, check_note, check_slug
 
 
 def add_experiment(store: Store, name: str, *, description: str | None, by: str) -> Experiment:
     """Create an experiment (also done implicitly by the first `predict -e NAME`)."""
     check_slug(name, "experiment name")
+    description = check_note(description, "the description")
+    by = check_name(by)
 
     def work(session: Session) -> Experiment:
-        if session.exec(select(Experiment.id).where(Experiment.name == name)).first() is not None:
+        if queries.experiment_named(name, session=session) is not None:
             raise InputError(f"experiment {name!r} already exists")
-        now = datetime.now(UTC)
         row = Experiment(
-            id=next_id(session, Experiment),
+            id=next_id(session, "experiments"),
             name=name,
             description=description,
-            created_at=now,
+            created_at=session.now,
             created_by=by,
         )
-        record(session, "experiment", at=now, by=by, inserts=[row])
+        record(session, "experiment", by=by, inserts=[row])
         return row
 
     return store.write(work)
@@ -53,22 +45,41 @@ def lock_row(experiment: Experiment, *, at: datetime, reason: str) -> bool:
     return True
 
 
-def lock_experiment(store: Store, name: str, *, by: str) -> tuple[Experiment, bool]:
-    """Lock an experiment: predictions made from now on are recorded as late."""
+LOCK_FIELDS = ("locked_at", "lock_reason")
 
-    def work(session: Session) -> tuple[Experiment, bool]:
-        experiment = get_experiment(session, name)
-        now = datetime.now(UTC)
-        if not lock_row(experiment, at=now, reason=f"`predtrack lock` by {by}"):
-            return experiment, False
-        record(
-            session,
-            "lock",
-            at=now,
-            by=by,
-            updates=[(experiment, ["locked_at", "lock_reason"])],
-        )
-        return experiment, True
+
+@dataclass
+class Locked:
+    """What `lock` did."""
+
+    experiment: str
+    locked_at: datetime | None
+    reason: str | None
+    changed: bool
+    head: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+    def text(self) -> str:
+        from predtrack.output import local_time
+
+        when = local_time(self.locked_at)
+        if self.changed:
+            return f"Locked {self.experiment} at {when}: later predictions on it are marked late."
+        return f"{self.experiment} was already locked at {when} ({self.reason})."
+
+
+def lock_experiment(store: Store, name: str, *, by: str) -> Locked:
+    """Lock an experiment: predictions made from now on are recorded as late."""
+    by = check_name(by)
+
+    def work(session: Session) -> Locked:
+        experiment = queries.get_experiment(name, session=session)
+        if not lock_row(experiment, at=session.now, reason=f"`predtrack lock` by {by}"):
+            return Locked(name, experiment.locked_at, experiment.lock_reason, False, None)
+        entry = record(session, "lock", by=by, updates=[(experiment, LOCK_FIELDS)])
+        return Locked(name, experiment.locked_at, experiment.lock_reason, True, format_head(entry.seq, entry.hash))
 
     return store.write(work)
 
@@ -76,24 +87,7 @@ def lock_experiment(store: Store, name: str, *, by: str) -> tuple[Experiment, bo
 def list_experiments(store: Store) -> list[dict[str, Any]]:
     """Every experiment with its counts of questions, predictions and artifacts."""
     with store.read() as session:
-        questions = dict(
-            session.execute(
-                select(Question.experiment_id, func.count()).group_by(col(Question.experiment_id))
-            ).all()
-        )
-        predictions = dict(
-            session.execute(
-                select(Question.experiment_id, func.count())
-                .select_from(Prediction)
-                .join(Question)
-                .group_by(col(Question.experiment_id))
-            ).all()
-        )
-        artifacts = dict(
-            session.execute(
-                select(Artifact.experiment_id, func.count()).group_by(col(Artifact.experiment_id))
-            ).all()
-        )
+        counts = queries.experiment_counts(session=session)
         return [
             {
                 "name": e.name,
@@ -102,9 +96,7 @@ def list_experiments(store: Store) -> list[dict[str, Any]]:
                 "created_by": e.created_by,
                 "locked_at": e.locked_at,
                 "lock_reason": e.lock_reason,
-                "questions": questions.get(e.id, 0),
-                "predictions": predictions.get(e.id, 0),
-                "artifacts": artifacts.get(e.id, 0),
+                **counts[e.id],
             }
-            for e in session.exec(select(Experiment).order_by(col(Experiment.id)))
+            for e in queries.experiments(session=session).values()
         ]

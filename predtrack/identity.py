@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import subprocess
 
-from predtrack.errors import InputError
-
-# Names the scoring views use for virtual forecasters.
-RESERVED = frozenset({"team", "climatology", "naive"})
-_NAME_RE = re.compile(r"^[^\s/\\][^\n\r\t]{0,199}$")
-
-
-def check_name(name: str, what: str = "forecaster") -> str:
-    """A usable forecaster name: non-empty, one line, at most 200 characters, not reserved."""
-    clean = name.strip()
-    if not _NAME_RE.match(clean):
-        raise InputError(f"{what} name {name!r} must be one line of 1 to 200 characters")
-    if clean.lower() in RESERVED:
-        raise InputError(f"{what} name {clean!r} is reserved for a virtual forecaster")
-    return clean
+from predtrack.validate import check_name
 
 
 def _git_user() -> str | None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from predtrack.store.types import iso_z
+from predtrack.validate import display
+
+# A progress callback of long work: (done, total), drawn as a bar on a terminal.
+Progress = Callable[[int, int], None]
 
 
 def local_time(value: datetime | None) -> str:
@@ -77,7 +81,7 @@ def table(
 ) -> str:
     """An aligned plain-text table; numbers in the `right` columns are right-aligned."""
     cells = [[str(h) for h in headers]] + [
-        ["" if c is None else str(c).replace("\n", " ") for c in row] for row in rows
+        ["" if c is None else display(str(c).replace("\n", " ")) for c in row] for row in rows
     ]
     widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
@@ -96,5 +100,46 @@ def truncate(text: str | None, width: int) -> str:
     """Shorten text to `width` characters with an ellipsis."""
     if not text:
         return ""
-    text = " ".join(text.split())
+    text = " ".join(display(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def write_lines(lines: Iterable[str], output: Any = None) -> None:
+    """Write lines to stdout, or to a file through a temporary file renamed into place (a
+    failure, e.g. a full disk, leaves nothing behind)."""
+    import os
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from predtrack.errors import InputError
+
+    if output is None or str(output) == "-":
+        write = sys.stdout.write
+        for line in lines:
+            write(line + "\n")
+        sys.stdout.flush()
+        return
+    path = Path(output)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"-o {str(path)!r}: the folder {str(folder)!r} does not exist")
+    if path.is_dir():
+        raise InputError(f"-o {str(path)!r} is a directory; give a file name")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise InputError(f"-o {str(path)!r}: cannot write there ({error.strerror})") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            for line in lines:
+                stream.write(line + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

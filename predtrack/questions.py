@@ -1,60 +1,43 @@
-"""Reading questions with their predictions and resolutions, blind by default."""
+"""Question views (`list`, `show`): questions with predictions and resolutions, blind by default."""
 
 from __future__ import annotations
 
-import os
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
-
 from predtrack.errors import InputError
-from predtrack.predict import find_question
-from predtrack.store.engine import Store
-from predtrack.store.models import Experiment, Prediction, Question, Resolution
-
-STATUSES = ("pending", "resolved", "annulled")
-
-
-@dataclass
-class ResolutionState:
-    """A question's current resolution and the ones it corrected, oldest first."""
-
-    current: Resolution
-    history: list[Resolution]
+from predtrack.paths import from_stored, study_root
+from predtrack.store import queries
+from predtrack.store.engine import Session, Store
+from predtrack.store.queries import ResolutionState, status_of
+from predtrack.store.tables import Artifact, Prediction, Question, Resolution
+from predtrack.vocabulary import STATUSES
 
 
-def resolution_states(
-    session: Session, question_ids: Sequence[int] | None = None
-) -> dict[int, ResolutionState]:
-    """The current resolution of each question: the newest row (corrections supersede)."""
-    query = select(Resolution).order_by(col(Resolution.question_id), col(Resolution.id))
-    if question_ids is not None:
-        query = query.where(col(Resolution.question_id).in_(list(question_ids)))
-    grouped: dict[int, list[Resolution]] = defaultdict(list)
-    for row in session.exec(query):
-        grouped[row.question_id].append(row)
-    return {qid: ResolutionState(rows[-1], rows[:-1]) for qid, rows in grouped.items()}
-
-
-def status_of(state: ResolutionState | None) -> str:
-    """`pending`, `resolved` or `annulled`."""
-    return "pending" if state is None else state.current.status
-
-
-def rule_file(question: Question) -> str | None:
-    """The absolute, normalised path of the file a question's rule reads (`..` resolved)."""
+def rule_file(question: Question, root: Path | None) -> str | None:
+    """The file a question's rule reads, as a path on this machine (`..` resolved)."""
     if not question.rule:
         return None
     file_part = question.rule.split("#", 1)[0].strip()
-    if "://" in file_part:
+    scheme, sep, rest = file_part.partition(":")
+    if sep and "/" not in scheme and len(scheme) > 1:  # a tracker scheme, or a URI
+        file_part = rest
+    if "://" in question.rule:
         return file_part
-    return os.path.normpath(os.path.join(question.rule_dir or "", file_part))
+    folder = from_stored(question.rule_dir or ".", root, question.rule_hint)
+    return str(Path(folder, file_part).absolute().resolve(strict=False))
 
 
-def _resolution_dict(row: Resolution) -> dict[str, Any]:
+def _evidence(row: Resolution, artifacts: dict[int, Artifact]) -> list[dict[str, Any]]:
+    return [
+        {"path": a.path, "sha256": a.sha256, "size": a.size}
+        for a in (artifacts.get(i) for i in row.evidence or [])
+        if a is not None
+    ]
+
+
+def _resolution_dict(row: Resolution, artifacts: dict[int, Artifact]) -> dict[str, Any]:
     return {
         "id": row.id,
         "status": row.status,
@@ -69,6 +52,10 @@ def _resolution_dict(row: Resolution) -> dict[str, Any]:
         "reason": row.reason,
         "resolved_at": row.resolved_at,
         "resolved_by": row.resolved_by,
+        "evidence": _evidence(row, artifacts),
+        "evidence_digest": row.evidence_digest,
+        "data_time": row.data_time,
+        "data_time_source": row.data_time_source,
     }
 
 
@@ -82,6 +69,8 @@ def _prediction_dict(row: Prediction) -> dict[str, Any]:
         "late": row.late,
         "late_reason": row.late_reason,
         "note": row.note,
+        "signed": row.signature is not None,
+        "sealed": row.commitment_id is not None,
     }
 
 
@@ -93,19 +82,19 @@ def question_view(
     *,
     viewer: str,
     reveal: bool,
+    root: Path | None = None,
+    artifacts: dict[int, Artifact] | None = None,
 ) -> dict[str, Any]:
-    """One question as in `show --json` (DESIGN §8)."""
+    """One question as in `show --json`."""
     status = status_of(state)
     # Blind by default: while a question is open, a forecaster sees others' forecasts only
     # after making their own (a courtesy against anchoring, not access control).
-    blind = (
-        not reveal and status == "pending" and not any(p.forecaster == viewer for p in predictions)
-    )
+    blind = not reveal and status == "pending" and not any(p.forecaster == viewer for p in predictions)
     shown = [] if blind else list(predictions)
     resolution = None
     if state is not None:
-        resolution = _resolution_dict(state.current)
-        resolution["history"] = [_resolution_dict(r) for r in state.history]
+        resolution = _resolution_dict(state.current, artifacts or {})
+        resolution["history"] = [_resolution_dict(r, artifacts or {}) for r in state.history]
     return {
         "id": question.id,
         "key": question.key,
@@ -113,13 +102,14 @@ def question_view(
         "title": question.title,
         "kind": question.kind,
         "unit": question.unit,
-        "bounds": [question.lower, question.upper] if question.lower is not None else None,
+        "bounds": list(question.bounds) if question.bounds else None,
         "categories": question.categories,
         "ordered": question.ordered,
         "tags": question.tags,
         "note": question.note,
         "rule": question.rule,
-        "rule_file": rule_file(question),
+        "rule_file": rule_file(question, root),
+        "if_run_fails": question.if_run_fails,
         "created_at": question.created_at,
         "created_by": question.created_by,
         "status": status,
@@ -128,6 +118,11 @@ def question_view(
         "predictions": [_prediction_dict(p) for p in shown],
         "hidden_predictions": len(predictions) - len(shown),
     }
+
+
+def _evidence_artifacts(session: Session, states: dict[int, ResolutionState]) -> dict[int, Artifact]:
+    ids = {i for s in states.values() for r in (s.current, *s.history) for i in r.evidence or []}
+    return {a.id: a for a in queries.artifacts(session=session, ids=sorted(ids))} if ids else {}
 
 
 def list_questions(
@@ -144,24 +139,20 @@ def list_questions(
     if status is not None and status not in STATUSES:
         raise InputError(f"unknown status {status!r} (expected one of: {', '.join(STATUSES)})")
     with store.read() as session:
-        query = select(Question, Experiment.name).join(Experiment).order_by(col(Question.id))
         if experiment is not None:
-            query = query.where(Experiment.name == experiment)
-        if kind is not None:
-            query = query.where(Question.kind == kind)
-        rows = [(q, name) for q, name in session.exec(query) if tag is None or tag in q.tags]
-        if experiment is not None and not rows:
-            exists = session.exec(
-                select(Experiment.id).where(Experiment.name == experiment)
-            ).first()
-            if exists is None:
-                raise InputError(f"no experiment named {experiment!r}")
-        predictions: dict[int, list[Prediction]] = defaultdict(list)
-        for prediction in session.exec(select(Prediction).order_by(col(Prediction.id))):
-            predictions[prediction.question_id].append(prediction)
-        states = resolution_states(session)
+            queries.get_experiment(experiment, session=session)
+        rows = [
+            (q, name)
+            for q, name in queries.questions(session=session, experiment=experiment, kind=kind)
+            if tag is None or tag in q.tags
+        ]
+        predictions = queries.predictions(session=session)
+        states = queries.resolution_states(session=session)
+        artifacts = _evidence_artifacts(session, states)
+    root = study_root(store.path)
     views = [
-        question_view(q, name, predictions[q.id], states.get(q.id), viewer=viewer, reveal=reveal)
+        question_view(q, name, predictions.get(q.id, []), states.get(q.id), viewer=viewer,
+                      reveal=reveal, root=root, artifacts=artifacts)
         for q, name in rows
     ]
     if status is not None:
@@ -174,14 +165,13 @@ def show_question(
 ) -> dict[str, Any]:
     """One question by id, key or `experiment/key`."""
     with store.read() as session:
-        question = find_question(session, ref, experiment)
-        exp = session.get(Experiment, question.experiment_id)
-        predictions = session.exec(
-            select(Prediction)
-            .where(Prediction.question_id == question.id)
-            .order_by(col(Prediction.id))
-        ).all()
-        state = resolution_states(session, [question.id]).get(question.id)
+        question = queries.find_question(ref, session=session, experiment=experiment)
+        exp = queries.experiments(session=session, ids=[question.experiment_id])
+        predictions = queries.predictions(session=session, question_ids=[question.id])
+        states = queries.resolution_states(session=session, question_ids=[question.id])
+        artifacts = _evidence_artifacts(session, states)
+    name = exp[question.experiment_id].name if question.experiment_id in exp else "?"
     return question_view(
-        question, exp.name if exp else "?", predictions, state, viewer=viewer, reveal=reveal
+        question, name, predictions.get(question.id, []), states.get(question.id), viewer=viewer,
+        reveal=reveal, root=study_root(store.path), artifacts=artifacts,
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 from predtrack.forecast import describe
 from predtrack.output import fmt_number, local_time, table, truncate
+from predtrack.validate import display
 
 
 def outcome_text(view: dict[str, Any]) -> str:
@@ -52,7 +53,7 @@ def question_list(views: list[dict[str, Any]]) -> str:
 
 def question_detail(view: dict[str, Any]) -> str:
     """The `show` page of one question."""
-    lines = [f"#{view['id']} {view['title']}"]
+    lines = [f"#{view['id']} {display(view['title'])}"]
     facts = [
         ("key", f"{view['experiment']}/{view['key']}" if view["key"] else view["experiment"]),
         ("kind", view["kind"] + (" (ordered)" if view.get("ordered") else "")),
@@ -89,7 +90,7 @@ def question_detail(view: dict[str, Any]) -> str:
         if resolution.get("reason") and view["status"] == "resolved":
             facts.append(("reason", resolution["reason"]))
     width = max(len(k) for k, _ in facts)
-    lines += [f"  {k.ljust(width)}  {v}" for k, v in facts if v not in (None, "")]
+    lines += [f"  {k.ljust(width)}  {display(v)}" for k, v in facts if v not in (None, "")]
     lines.append("")
     if view["predictions"]:
         rows = [
@@ -157,7 +158,7 @@ def resolve_run(run: Any) -> str:
         else:
             what = o.reason or ""
         verb = "would resolve" if run.dry_run and o.status == "resolved" else o.status
-        lines.append(f"{verb:<9} {o.label}: {what}")
+        lines.append(f"{verb:<9} {o.label}: {display(what)}")
     summary = (
         f"{len(run.outcomes)} pending rule(s): {run.count('resolved')} "
         f"{'would resolve' if run.dry_run else 'resolved'}, {run.count('pending')} still pending, "
@@ -179,31 +180,28 @@ def resolve_run(run: Any) -> str:
     return "\n".join(lines)
 
 
-SCORE_COLUMNS = [
-    ("n", "n"),
-    ("brier", "Brier"),
-    ("log", "log"),
-    ("mcb", "MCB"),
-    ("dsc", "DSC"),
-    ("unc", "UNC"),
-    ("crps", "CRPS"),
-    ("coverage_50", "cov50"),
-    ("coverage_90", "cov90"),
-    ("brier_cat", "cat.Brier"),
-    ("rps", "RPS"),
-]
+def _width() -> int:
+    import os
+    import shutil
+
+    try:
+        return int(os.environ.get("COLUMNS", "")) or shutil.get_terminal_size((100, 24)).columns
+    except ValueError:
+        return shutil.get_terminal_size((100, 24)).columns
 
 
-def _with_ci(group: dict[str, Any], key: str) -> str:
+def _with_ci(group: dict[str, Any], key: str, ci: bool) -> str:
     value = fmt_number(group.get(key), 3)
-    ci = (group.get("ci") or {}).get(key)
-    if value and ci:
-        value += f" [{fmt_number(ci[0], 2)}, {fmt_number(ci[1], 2)}]"
+    interval = (group.get("ci") or {}).get(key) if ci else None
+    if value and interval:
+        value += f" [{fmt_number(interval[0], 2)}, {fmt_number(interval[1], 2)}]"
     return value
 
 
-def score_table(document: dict[str, Any]) -> str:
-    """The `score` table with a one-line legend."""
+def score_table(document: dict[str, Any], *, wide: bool = False, width: int | None = None) -> str:
+    """The `score` table with a one-line legend, fitted to the terminal unless `wide`."""
+    from predtrack.vocabulary import PAIRED, SCORES
+
     groups = document["groups"]
     if not groups or not any(g["n"] for g in groups):
         counts = document.get("counts", {})
@@ -212,48 +210,53 @@ def score_table(document: dict[str, Any]) -> str:
             + ("" if document.get("include_late") else "pre-registered (non-late) ")
             + f"prediction ({counts.get('resolved', 0)} resolved, {counts.get('pending', 0)} pending)."
         )
-    columns = [(k, h) for k, h in SCORE_COLUMNS if any(g.get(k) is not None for g in groups)]
-    skill_keys = []
+    columns = [s for s in SCORES if s.terminal and any(g.get(s.key) is not None for g in groups)]
+    skills = []
     if document.get("baseline"):
-        skill_keys = [
-            k
-            for k in ("brier", "log", "crps", "brier_cat")
-            if any(k in (g.get("skill") or {}) for g in groups)
-        ]
-    headers = ["group"] + [h for _, h in columns] + [f"skill {k}" for k in skill_keys]
-    rows = []
-    for g in groups:
-        row: list[Any] = [g["group"]]
-        for key, _ in columns:
-            row.append(
-                _with_ci(g, key)
-                if key in ("brier", "log", "crps", "brier_cat")
-                else fmt_number(g.get(key), 3)
-            )
-        for key in skill_keys:
-            row.append(fmt_number((g.get("skill") or {}).get(key), 3))
-        rows.append(row)
+        skills = [s for s in PAIRED if any(s.key in (g.get("skill") or {}) for g in groups)]
+    limit = width or _width()
+
+    def render(cis: bool, shown: int) -> str:
+        cols = columns[:shown]
+        skill_cols = skills[: max(0, shown - len(columns))]
+        headers = ["group", "n"] + [str(s.terminal) for s in cols] + [f"skill {s.key}" for s in skill_cols]
+        rows = []
+        for g in groups:
+            row: list[Any] = [g["group"], g["n"]]
+            row += [_with_ci(g, s.key, cis and s.ci) for s in cols]
+            row += [fmt_number((g.get("skill") or {}).get(s.key), 3) for s in skill_cols]
+            rows.append(row)
+        return table(headers, rows, right=list(range(1, len(headers))))
+
+    total = len(columns) + len(skills)
+    body = render(True, total)
+    hidden = 0
+    if not wide and max(map(len, body.splitlines())) > limit:
+        body = render(False, total)
+        while max(map(len, body.splitlines())) > limit and total - hidden > 1:
+            hidden += 1
+            body = render(False, total - hidden)
     unit = document.get("log_unit", "nats")
-    lines = [table(headers, rows, right=list(range(1, len(headers))))]
+    lines = [body]
     lines.append(
         f"Lower is better (Brier, log in {unit}, MCB, CRPS in each question's units); "
         "higher is better: DSC, skill = 1 - S/S_ref; cov50/cov90 should be near 0.5/0.9. "
-        f"[..] = {document.get('ci_level', 0.9):.0%} bootstrap CI over questions."
+        + (f"[..] = {document.get('ci_level', 0.9):.0%} bootstrap CI over questions." if "[" in body else "")
     )
-    scope = (
-        "including late predictions"
-        if document.get("include_late")
-        else "pre-registered predictions only"
-    )
+    if not wide and (hidden or "[" not in body):
+        what = f"{hidden} column(s) and the CIs" if hidden else "the CIs"
+        lines.append(f"To fit {limit} columns, {what} are not shown: `--wide` (or --json) shows all.")
+    scope = "including late predictions" if document.get("include_late") else "pre-registered predictions only"
+    if document.get("signed_only"):
+        scope += ", signed ones only"
     lines.append(f"Scored: {scope}; baseline: {document.get('baseline') or 'none'}.")
-    infinite = sum(
-        g.get("log_infinite") or 0
-        for g in groups
-        if g["group"] not in ("team", "climatology", "naive")
-    )
+    infinite = sum(g.get("log_infinite") or 0 for g in groups if g["group"] not in ("team", "climatology", "naive"))
     if infinite:
+        lines.append(f"{infinite} forecast(s) of exactly 0 or 1 were wrong: their log score is infinite.")
+    for item in document.get("sealed") or []:
         lines.append(
-            f"{infinite} forecast(s) of exactly 0 or 1 were wrong: their log score is infinite."
+            f"Still sealed at resolution: {item['forecaster']} on {item['question']} "
+            f"(committed {item['committed_at']}; never revealed, so not scored)"
         )
     return "\n".join(lines)
 
@@ -302,4 +305,24 @@ def comparison_table(result: dict[str, Any]) -> str:
         ),
     ]
     lines += verdicts
+    return "\n".join(lines)
+
+
+def verification_text(result: Any) -> str:
+    """What `verify` prints: problems, notes, and the one-line verdict."""
+    lines = []
+    for p in result.problems:
+        where = f"seq {p.seq}" if p.seq is not None else "no ledger entry"
+        field = f".{p.field}" if p.field else ""
+        lines.append(f"PROBLEM {where}: {p.table}{field}: {display(p.message)}")
+    lines += [f"superseded: {display(s)}" for s in result.superseded]
+    for name, section in result.sections.items():
+        summary = section.get("summary") if isinstance(section, dict) else None
+        if summary:
+            lines.append(f"{name}: {display(summary)}")
+    if result.ok:
+        suffix = f"; contains {result.against}" if result.against else ""
+        lines.append(f"OK: {result.entries} ledger entries, head {result.head or '0'}{suffix}")
+    else:
+        lines.append(f"FAILED: {len(result.problems)} problem(s) in {result.entries} ledger entries")
     return "\n".join(lines)

@@ -958,3 +958,10 @@ def _short(value: Any, limit: int = 60) -> str:
     except (TypeError, ValueError):
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_rule(
+    rule: Rule, kind: str, categories: Sequence[str] | None = None, *, base_dir: Any = None
+) -> None:
+    """Raise RuleSyntaxError unless `rule` can resolve a question of this kind."""
+    check_rule_for_kind(rule, kind, categories)

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
-from sqlmodel import Session, col
-
 from predtrack.errors import InputError, StoreError
-from predtrack.store.engine import Store
-from predtrack.store.ledger import GENESIS, chain_hash, format_head, head_entry, table_of
-from predtrack.store.models import DOMAIN_TABLES, LedgerEntry
-from predtrack.store.types import JSONText, UTCDateTime, parse_iso_z
+from predtrack.store import queries
+from predtrack.store.engine import Session, Store
+from predtrack.store.ledger import chain_hash, format_head, head_entry, insert_rows
+from predtrack.store.tables import DOMAIN, codec
+from predtrack.store.triggers import GENESIS
 
 FIELDS = ("seq", "prev", "kind", "hash", "payload")
 
@@ -22,16 +21,7 @@ FIELDS = ("seq", "prev", "kind", "hash", "payload")
 def export_lines(store: Store) -> Iterator[str]:
     """One JSON object per ledger entry, oldest first; `payload` is the exact hashed text."""
     with store.read() as session:
-        rows = session.execute(
-            select(
-                LedgerEntry.seq,
-                LedgerEntry.prev,
-                LedgerEntry.kind,
-                LedgerEntry.hash,
-                LedgerEntry.payload,
-            ).order_by(col(LedgerEntry.seq))  # type: ignore[call-overload]
-        )
-        for seq, prev, kind, digest, payload in rows:
+        for seq, prev, kind, digest, payload in queries.ledger_rows(session=session):
             yield json.dumps(
                 {"seq": seq, "prev": prev, "kind": kind, "hash": digest, "payload": payload},
                 ensure_ascii=False,
@@ -41,8 +31,31 @@ def export_lines(store: Store) -> Iterator[str]:
 
 @dataclass
 class Imported:
+    """What `import` rebuilt."""
+
     entries: int
     head: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"entries": self.entries, "head": self.head}
+
+    def text(self) -> str:
+        return f"Imported {self.entries} ledger entries; head {self.head}"
+
+
+def read_export_file(path: Path) -> list[dict[str, Any]]:
+    """Read and check an export file (`-`: standard input)."""
+    import sys
+
+    if str(path) == "-":
+        return read_export(sys.stdin)
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return read_export(handle)
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text") from None
 
 
 def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
@@ -88,72 +101,57 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
     return entries
 
 
-def _python_form(table: Table, row: dict[str, Any], where: str) -> dict[str, Any]:
-    """A ledger-form row back in the form the column types take (aware datetimes)."""
-    values: dict[str, Any] = {}
-    for column in table.columns:
-        if column.name not in row:
-            raise InputError(f"{where}: row of {table.name} lacks {column.name}")
-        value = row[column.name]
-        if value is not None and isinstance(column.type, UTCDateTime):
-            value = parse_iso_z(value)
-        elif isinstance(column.type, JSONText):
-            pass  # stays a JSON value; the column type writes its canonical text
-        values[column.name] = value
-    unknown = set(row) - {c.name for c in table.columns}
-    if unknown:
-        raise InputError(f"{where}: unknown column {sorted(unknown)[0]!r} in {table.name}")
-    return values
+def _rows(table_name: str, rows: Any, where: str) -> list[dict[str, Any]]:
+    """The rows of one table in an entry, with exactly that table's columns."""
+    table = DOMAIN.get(table_name)
+    if table is None:
+        raise InputError(f"{where}: unknown table {table_name!r}")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InputError(f"{where}: rows of {table_name} must be a list of objects")
+    names = set(table.names)
+    for row in rows:
+        unknown = set(row) - names
+        if unknown:
+            raise InputError(f"{where}: unknown column {sorted(unknown)[0]!r} in {table_name}")
+    return rows
 
 
 def import_ledger(store: Store, entries: list[dict[str, Any]]) -> Imported:
     """Replay checked export entries into an empty store: same rows, ledger and head digest."""
-    tables = {name: table_of(model) for name, model in DOMAIN_TABLES.items()}
 
     def work(session: Session) -> Imported:
         if head_entry(session)[0] != 0:
-            raise StoreError(
-                f"{store.label} already has ledger entries: import only into an empty store"
-            )
+            raise StoreError(f"{store.label} already has ledger entries: import only into an empty store")
         for number, entry in enumerate(entries, start=1):
             where = f"entry {number} (seq {entry['seq']})"
             body = entry["body"]
             inserts = body.get("insert", {})
-            for name in [*tables, *(n for n in inserts if n not in tables)]:
-                if name not in inserts:
-                    continue
-                if name not in tables:
-                    raise InputError(f"{where}: unknown table {name!r}")
-                rows = [_python_form(tables[name], row, where) for row in inserts[name]]
-                if rows:
-                    session.execute(insert(tables[name]), rows)
-            for name, changes in body.get("update", {}).items():
-                if name not in tables:
-                    raise InputError(f"{where}: unknown table {name!r}")
-                table = tables[name]
-                for change in changes:
-                    values = _python_form(table, {**_blank(table), **change}, where)
-                    fields = {k: values[k] for k in change if k != "id"}
+            updates = body.get("update", {})
+            if not isinstance(inserts, dict) or not isinstance(updates, dict):
+                raise InputError(f"{where}: insert and update must be objects")
+            for name in inserts:
+                _rows(name, inserts[name], where)
+            for name, table in DOMAIN.items():  # parents before children
+                if name in inserts:
+                    insert_rows(session, table, inserts[name])
+            for name, changes in updates.items():
+                table = DOMAIN.get(name)
+                for change in _rows(name, changes, where):
+                    if table is None or not isinstance(change.get("id"), int):
+                        raise InputError(f"{where}: an update of {name} needs an integer id")
+                    fields = [k for k in change if k != "id"]
+                    stored = dict(zip(table.names, codec(table).params(change), strict=True))
+                    assignments = ", ".join(f'"{k}" = ?' for k in fields)
                     session.execute(
-                        update(table).where(table.c.id == change["id"]).values(**fields)
+                        f"UPDATE {name} SET {assignments} WHERE id = ?",
+                        [*(stored[k] for k in fields), change["id"]],
                     )
-            session.add(
-                LedgerEntry(
-                    seq=entry["seq"],
-                    prev=entry["prev"],
-                    kind=entry["kind"],
-                    payload=entry["payload"],
-                    hash=entry["hash"],
-                )
+            at = body.get("at") if isinstance(body.get("at"), str) else None
+            session.execute(
+                'INSERT INTO ledger (seq, prev, kind, payload, hash, "at") VALUES (?, ?, ?, ?, ?, ?)',
+                (entry["seq"], entry["prev"], entry["kind"], entry["payload"], entry["hash"], at),
             )
-            if number % 500 == 0:
-                session.flush()
-        session.flush()
         last = entries[-1]
         return Imported(len(entries), format_head(last["seq"], last["hash"]))
 
     return store.write(work)
-
-
-def _blank(table: Table) -> dict[str, Any]:
-    return {c.name: None for c in table.columns}

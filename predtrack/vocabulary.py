@@ -54,6 +54,7 @@ class Score:
     leaderboard: bool = False  # a column of the report's leaderboard
     terminal: str | None = None  # header in `predtrack score`, None: not shown there
     csv: bool = False  # a column of `export --format csv --scored` (named `entry`)
+    group: bool = True  # a group's value is the mean of its entries' `entry` values
     detail: str = ""  # one line for the report's "How to read this"
 
 
@@ -89,7 +90,7 @@ SCORES: tuple[Score, ...] = (
           detail="CRPS divided by a scale of the question fixed before the outcome: unit-free"),
     Score("log_density", "log density", _C, "log_density", log=True, csv=True,
           detail="−ln of the forecast density at the outcome"),
-    Score("pit", "PIT", _C, "pit", lower_is_better=None, csv=True),
+    Score("pit", "PIT", _C, "pit", lower_is_better=None, csv=True, group=False),
     Score("coverage_50", "cov50", _C, "cover50", lower_is_better=None, terminal="cov50",
           csv=True, detail="share of outcomes inside the central 50% interval (aim: 0.5)"),
     Score("coverage_90", "cov90", _C, "cover90", lower_is_better=None, terminal="cov90",
@@ -110,7 +111,8 @@ SCORE = {s.key: s for s in SCORES}
 HEADLINE = {"binary": "brier", "fraction": "crps", "quantity": "crps", "categorical": "brier_cat"}
 LOG_KEYS = tuple(s.key for s in SCORES if s.log)
 PAIRED = tuple(s for s in SCORES if s.paired)
-ENTRY_SCORES = tuple(s for s in SCORES if s.entry is not None)
+MEANS = tuple(s for s in SCORES if s.entry is not None and s.group)
+CSV_SCORES = tuple(s for s in SCORES if s.csv)
 
 
 def scores_for(kind: str) -> tuple[Score, ...]:

@@ -108,11 +108,20 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+def sa_engine(url: str) -> Any:
+    """A SQLAlchemy engine on a test database (for alembic and for tampering)."""
+    from sqlalchemy import create_engine
+
+    from predtrack.store.engine import locate
+
+    return create_engine(locate(url).sqlalchemy_url)
+
+
 def sql(url: str, statement: str, **params: Any) -> list[Any]:
     """Run one SQL statement directly on the database, bypassing predtrack (for tampering)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    engine = create_engine(url if "://" in url else f"sqlite:///{url}")
+    engine = sa_engine(url)
     try:
         with engine.begin() as conn:
             # Without parameters every colon is literal (JSON in the statement, for instance).

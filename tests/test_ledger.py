@@ -39,7 +39,8 @@ def verify_json(run: Run, code: int) -> dict:
 def test_clean_store_verifies(store_db: str, run: Run) -> None:
     populate(run)
     report = verify_json(run, 0)
-    assert report == {
+    # verify --json may gain sections (signatures, anchors, ...); these fields are fixed.
+    assert {k: report[k] for k in ("ok", "entries", "head", "problems", "warnings")} == {
         "ok": True,
         "entries": 5,
         "head": head_of(run),

@@ -10,9 +10,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlmodel import SQLModel
 
-from predtrack.store.engine import Store
 from predtrack.store.schema import HEAD_REVISION, REVISIONS, migrations_dir
-from tests.conftest import Run, head_of, sql
+from tests.conftest import Run, head_of, sa_engine, sql
 
 
 def alembic_config() -> Config:
@@ -34,22 +33,44 @@ def test_migrations_build_exactly_the_models(store_db: str) -> None:
 
     import predtrack.store.models  # noqa: F401
 
-    store = Store(store_db if "://" in store_db else f"sqlite:///{store_db}")
-    with store.engine.connect() as conn:
+    engine = sa_engine(store_db)
+    with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = compare_metadata(context, SQLModel.metadata)
-    store.dispose()
+    engine.dispose()
     assert diff == []
+
+
+def test_the_runtime_tables_match_the_models() -> None:
+    """store/tables.py (the DB-API hot path) describes exactly the SQLModel tables."""
+    from sqlalchemy import BigInteger, Boolean, Float, Integer
+
+    from predtrack.store import models, tables
+    from predtrack.store.models import JSONText, UTCDateTime
+
+    kinds = {UTCDateTime: "time", JSONText: "json", Boolean: "bool", Float: "real"}
+    assert list(tables.DOMAIN) == list(models.DOMAIN_TABLES)
+    for name, model in models.DOMAIN_TABLES.items():
+        sa_table = model.__table__  # type: ignore[attr-defined]
+        runtime = tables.DOMAIN[name]
+        assert sorted(runtime.names) == sorted(c.name for c in sa_table.columns), name
+        for column in sa_table.columns:
+            spec = next(c for c in runtime.columns if c.name == column.name)
+            kind = next((k for t, k in kinds.items() if isinstance(column.type, t)), None)
+            if kind is None:
+                kind = "int" if isinstance(column.type, Integer | BigInteger) else "text"
+            assert spec.kind == kind, (name, column.name)
+            assert spec.nullable == bool(column.nullable) or column.primary_key, (name, column.name)
 
 
 def downgrade(url: str, target: str) -> None:
     config = alembic_config()
-    store = Store(url if "://" in url else f"sqlite:///{url}")
-    with store.engine.connect() as conn:
+    engine = sa_engine(url)
+    with engine.connect() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, target)
         conn.commit()
-    store.dispose()
+    engine.dispose()
 
 
 def test_first_revision_upgrades_with_data_intact(store_db: str, run: Run) -> None:

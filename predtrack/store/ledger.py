@@ -1,23 +1,26 @@
-"""The append-only hash chain, the one write path that feeds it, and its verification."""
+"""The append-only hash chain: the one write path that feeds it, and its replay by `verify`.
+
+Every write is one transaction that inserts its domain rows and ledger entries whose canonical
+JSON payloads hold every row inserted or changed, `hash = sha256(prev ‖ payload)`. A large write
+spans several entries of bounded size inside its one transaction, so no payload grows with the
+input.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, Integer, Table, Text, func, insert, select, text, type_coerce
-from sqlmodel import Session, SQLModel, col
-
 from predtrack.errors import InputError
-from predtrack.store.models import DOMAIN_TABLES, LedgerEntry
-from predtrack.store.types import JSONText, UTCDateTime, canonical_json, iso_z
+from predtrack.store.engine import Session
+from predtrack.store.tables import DOMAIN, JSON, Row, Table, codec, table_of, values_of
+from predtrack.store.triggers import GENESIS
+from predtrack.store.types import canonical_json, iso_z
 
-GENESIS = "0" * 64
-TRIGGERS = ("ledger_no_update", "ledger_no_delete")
+ROWS_PER_ENTRY = 5000  # rows in one ledger entry of a large write
 
 
 def chain_hash(prev: str, payload: str) -> str:
@@ -25,54 +28,16 @@ def chain_hash(prev: str, payload: str) -> str:
     return hashlib.sha256((prev + payload).encode("utf-8")).hexdigest()
 
 
-def table_of(model: type[SQLModel]) -> Table:
-    """The SQLAlchemy table behind a SQLModel class."""
-    table = model.__table__  # type: ignore[attr-defined]
-    assert isinstance(table, Table)
-    return table
-
-
-def row_payload(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-    """A row in its ledger form: times as `...Z` text, floats as floats, JSON columns as JSON."""
-    out: dict[str, Any] = {}
-    for column in table.columns:
-        value = values.get(column.name)
-        if value is not None:
-            if isinstance(column.type, UTCDateTime):
-                value = iso_z(value)
-            elif isinstance(column.type, Boolean):
-                value = bool(value)
-            elif isinstance(column.type, Float):
-                value = float(value)
-            elif isinstance(column.type, Integer):
-                value = int(value)
-        out[column.name] = value
-    return out
-
-
-def object_payload(obj: SQLModel) -> dict[str, Any]:
-    """The ledger form of an ORM object."""
-    table = table_of(type(obj))
-    return row_payload(table, {c.name: getattr(obj, c.name) for c in table.columns})
-
-
-def next_id(session: Session, model: type[SQLModel]) -> int:
-    """The next free id; safe because writers hold the ledger lock."""
-    table = table_of(model)
-    current = session.execute(select(func.max(table.c.id))).scalar()
-    return int(current or 0) + 1
+def next_id(session: Session, table: Table | type[Row] | str) -> int:
+    """The next free id of a table; safe because writers hold the ledger lock."""
+    name = table if isinstance(table, str) else table.name if isinstance(table, Table) else table.TABLE
+    return int(session.scalar(f"SELECT MAX(id) FROM {name}") or 0) + 1
 
 
 def head_entry(session: Session) -> tuple[int, str]:
     """(seq, hash) of the newest ledger entry, or (0, GENESIS) for an empty ledger."""
-    row = session.execute(
-        select(col(LedgerEntry.seq), col(LedgerEntry.hash))
-        .order_by(col(LedgerEntry.seq).desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return 0, GENESIS
-    return int(row[0]), str(row[1])
+    row = session.first("SELECT seq, hash FROM ledger ORDER BY seq DESC LIMIT 1")
+    return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
 
 def format_head(seq: int, digest: str, *, full: bool = False) -> str:
@@ -80,69 +45,120 @@ def format_head(seq: int, digest: str, *, full: bool = False) -> str:
     return f"{seq}:{digest if full else digest[:16]}"
 
 
-Row = tuple[type[SQLModel], dict[str, Any]]
+@dataclass(frozen=True)
+class Entry:
+    """A ledger entry as appended."""
+
+    seq: int
+    prev: str
+    kind: str
+    payload: str
+    hash: str
+
+    @property
+    def head(self) -> str:
+        return format_head(self.seq, self.hash)
+
+
+# A row to insert: a row object, or (table name, column values) for bulk inserts.
+Insert = Row | tuple[str, Mapping[str, Any]]
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT rows (column values by name) with one executemany."""
+    spec = codec(table)
+    columns = ", ".join(f'"{n}"' for n in table.names)
+    marks = ", ".join("?" for _ in table.names)
+    session.executemany(
+        f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", [spec.params(r) for r in rows]
+    )
 
 
 def record(
     session: Session,
     kind: str,
     *,
-    at: datetime,
     by: str,
-    inserts: Iterable[SQLModel | Row] = (),
-    updates: Iterable[tuple[SQLModel, Iterable[str]]] = (),
+    inserts: Iterable[Insert] = (),
+    updates: Iterable[tuple[Row, Iterable[str]]] = (),
     info: Mapping[str, Any] | None = None,
-) -> LedgerEntry:
-    """Write domain rows and the one ledger entry that describes them, in the caller's transaction.
+) -> Entry:
+    """Write domain rows and the ledger entries that describe them, in the caller's transaction.
 
-    Inserts are ORM objects or `(Model, values)` pairs; both go in with one executemany per
-    table (bulk files insert 100,000 rows), parents before children.
+    Parents go in before children; more than `ROWS_PER_ENTRY` inserted rows are spread over
+    several entries. Returns the last entry.
     """
-    groups: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[str, list[Mapping[str, Any]]] = {}
     for item in inserts:
         if isinstance(item, tuple):
-            model, values = item
+            name, values = item
         else:
-            model = type(item)
-            values = {c.name: getattr(item, c.name) for c in table_of(model).columns}
-        groups.setdefault(table_of(model).name, []).append(values)
-    tables = {table_of(model).name: table_of(model) for model in DOMAIN_TABLES.values()}
-    inserted: dict[str, list[dict[str, Any]]] = {}
-    for name in DOMAIN_TABLES:
-        if name in groups:
-            table = tables[name]
-            rows = [{c.name: values.get(c.name) for c in table.columns} for values in groups[name]]
-            session.execute(insert(table), rows)
-            inserted[name] = [row_payload(table, row) for row in rows]
-    unknown = set(groups) - set(DOMAIN_TABLES)
+            name, values = item.TABLE, values_of(item)
+        groups.setdefault(name, []).append(values)
+    unknown = set(groups) - set(DOMAIN)
     if unknown:
         raise ValueError(f"record() cannot insert into {sorted(unknown)}")
-    updated: dict[str, list[dict[str, Any]]] = {}
-    for obj, fields in updates:
-        session.add(obj)
-        full = object_payload(obj)
-        change = {"id": full["id"], **{name: full[name] for name in fields}}
-        updated.setdefault(table_of(type(obj)).name, []).append(change)
-    session.flush()
-    body: dict[str, Any] = {"kind": kind, "at": iso_z(at), "by": by}
-    if inserted:
-        body["insert"] = inserted
-    if updated:
-        body["update"] = updated
-    if info:
-        body["info"] = dict(info)
-    return append(session, kind, canonical_json(body))
+    chunks: list[dict[str, list[dict[str, Any]]]] = [{}]
+    size = 0
+    for name, table in DOMAIN.items():
+        rows = groups.get(name)
+        if not rows:
+            continue
+        insert_rows(session, table, rows)
+        spec = codec(table)
+        for values in rows:
+            if size >= ROWS_PER_ENTRY:
+                chunks.append({})
+                size = 0
+            chunks[-1].setdefault(name, []).append(spec.payload(values))
+            size += 1
+    changed: dict[str, list[dict[str, Any]]] = {}
+    for obj, names in updates:
+        table = table_of(obj)
+        names = list(names)
+        values = values_of(obj)
+        assignments = ", ".join(f'"{n}" = ?' for n in names)
+        stored = codec(table).params(values)
+        by_name = dict(zip(table.names, stored, strict=True))
+        session.execute(
+            f"UPDATE {table.name} SET {assignments} WHERE id = ?",
+            [*(by_name[n] for n in names), values["id"]],
+        )
+        full = codec(table).payload(values)
+        changed.setdefault(table.name, []).append({"id": full["id"], **{n: full[n] for n in names}})
+    at = iso_z(session.now)
+    entry: Entry | None = None
+    for index, chunk in enumerate(chunks):
+        body: dict[str, Any] = {"kind": kind, "at": at, "by": by}
+        if session.clock not in ("local", "server"):
+            body["clock"] = session.clock
+        if chunk:
+            body["insert"] = chunk
+        last = index == len(chunks) - 1
+        if last and changed:
+            body["update"] = changed
+        details = dict(info or {})
+        if len(chunks) > 1:
+            details.update(part=index + 1, parts=len(chunks))
+        if details:
+            body["info"] = details
+        entry = append(session, kind, canonical_json(body), at)
+    assert entry is not None
+    return entry
 
 
-def append(session: Session, kind: str, payload: str) -> LedgerEntry:
+def append(session: Session, kind: str, payload: str, at: str | None = None) -> Entry:
     """Chain one canonical payload onto the head of the ledger."""
     seq, prev = head_entry(session)
-    entry = LedgerEntry(
-        seq=seq + 1, prev=prev, kind=kind, payload=payload, hash=chain_hash(prev, payload)
+    entry = Entry(seq + 1, prev, kind, payload, chain_hash(prev, payload))
+    session.execute(
+        'INSERT INTO ledger (seq, prev, kind, payload, hash, "at") VALUES (?, ?, ?, ?, ?, ?)',
+        (entry.seq, entry.prev, entry.kind, entry.payload, entry.hash, at),
     )
-    session.add(entry)
-    session.flush()
     return entry
+
+
+# --- verification ---
 
 
 @dataclass
@@ -159,29 +175,28 @@ class Problem:
 
 
 @dataclass
-class Verification:
-    """The result of `verify`."""
+class Replay:
+    """What the chain says the tables hold, and where each row and field came from."""
 
-    entries: int
-    head: str | None
-    head_full: str | None
-    problems: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    inserted_by: dict[tuple[str, int], int] = field(default_factory=dict, repr=False)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+    entries: int = 0
+    head: tuple[int, str] = (0, GENESIS)
+    rows: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    inserted_at: dict[tuple[str, int], int] = field(default_factory=dict)
+    updated_at: dict[tuple[str, int, str], int] = field(default_factory=dict)
+    hashes: dict[int, str] = field(default_factory=dict)
+    bodies_seen: int = 0
 
 
 def parse_against(value: str) -> tuple[int, str]:
-    """Parse a published digest `SEQ:HEX` (at least 8 hex digits)."""
+    """Parse a published digest `SEQ:HEX` (at least 8 hex digits; `0:000…` for an empty ledger)."""
     seq_text, sep, digest = value.strip().partition(":")
     digest = digest.lower()
     if (
         not sep
         or not seq_text.isdigit()
+        or len(seq_text) > 18
         or len(digest) < 8
+        or len(digest) > 64
         or any(c not in "0123456789abcdef" for c in digest)
     ):
         raise InputError(f"--against {value!r}: expected SEQ:HEX as printed by `predtrack head`")
@@ -193,183 +208,138 @@ def _short(value: Any) -> str:
     return text_value if len(text_value) <= 60 else text_value[:57] + "..."
 
 
-def verify_chain(session: Session, *, against: str | None = None) -> Verification:
-    """Recompute the chain, replay it, and compare every domain row with its ledger payload."""
-    target = parse_against(against) if against else None
-    problems: list[Problem] = []
-    rows = session.execute(
-        select(
-            col(LedgerEntry.seq),
-            col(LedgerEntry.prev),
-            col(LedgerEntry.kind),
-            col(LedgerEntry.payload),
-            col(LedgerEntry.hash),
-        ).order_by(col(LedgerEntry.seq))
-    ).all()
-    expected: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in DOMAIN_TABLES}
-    inserted_at: dict[tuple[str, int], int] = {}
-    updated_at: dict[tuple[str, int, str], int] = {}
-    prev_hash, prev_seq = GENESIS, 0
-    for seq, prev, kind, payload, digest in rows:
+def replay_chain(session: Session, problems: list[Problem], checker: Any = None) -> Replay:
+    """Recompute the chain and replay every entry's inserts and updates, in seq order.
+
+    `checker` (optional) is called with (seq, body, replay) for each entry, to check what the
+    entry says against the rules of the command that would have written it.
+    """
+    state = Replay(rows={name: {} for name in DOMAIN})
+    prev_hash, prev_seq, prev_at = GENESIS, 0, ""
+    for seq, prev, kind, payload, digest, at in session.iterate(
+        'SELECT seq, prev, kind, payload, hash, "at" FROM ledger ORDER BY seq'
+    ):
+        state.entries += 1
         if seq != prev_seq + 1:
             message = f"expected seq {prev_seq + 1}, found {seq}: entries missing or reordered"
             problems.append(Problem(seq, "ledger", "seq", message))
         if prev != prev_hash:
-            message = "prev does not match the hash of the entry before it"
-            problems.append(Problem(seq, "ledger", "prev", message))
+            problems.append(
+                Problem(seq, "ledger", "prev", "prev does not match the hash of the entry before it")
+            )
         if chain_hash(prev, payload) != digest:
-            message = "hash does not match sha256(prev ‖ payload)"
-            problems.append(Problem(seq, "ledger", "hash", message))
+            problems.append(
+                Problem(seq, "ledger", "hash", "hash does not match sha256(prev ‖ payload)")
+            )
         prev_hash, prev_seq = digest, seq
+        state.hashes[seq] = digest
         try:
             body = json.loads(payload)
         except ValueError:
             problems.append(Problem(seq, "ledger", "payload", "payload is not valid JSON"))
             continue
+        if not isinstance(body, dict):
+            problems.append(Problem(seq, "ledger", "payload", "payload is not a JSON object"))
+            continue
         if body.get("kind") != kind:
             message = f"kind {kind!r} differs from the payload's {body.get('kind')!r}"
             problems.append(Problem(seq, "ledger", "kind", message))
-        _replay(seq, body, expected, inserted_at, updated_at, problems)
-
-    for table_name, model in DOMAIN_TABLES.items():
-        _compare_table(
-            session,
-            table_of(model),
-            expected.get(table_name, {}),
-            inserted_at,
-            updated_at,
-            problems,
-        )
-
-    for name in TRIGGERS:
-        if not _trigger_exists(session, name):
-            problems.append(Problem(None, "ledger", None, f"append-only trigger {name} is missing"))
-
-    head = format_head(prev_seq, prev_hash) if rows else None
-    result = Verification(
-        entries=len(rows),
-        head=head,
-        head_full=format_head(prev_seq, prev_hash, full=True) if rows else None,
-        problems=problems,
-        inserted_by=inserted_at,
-    )
-    if target is not None:
-        seq, digest = target
-        found = next((r for r in rows if r[0] == seq), None)
-        if found is None:
+        entry_at = body.get("at")
+        if at is not None and at != entry_at:
             problems.append(
-                Problem(
-                    seq,
-                    "ledger",
-                    "seq",
-                    f"the ledger has no entry {seq} (published digest {against})",
-                )
+                Problem(seq, "ledger", "at", f"at {at!r} differs from the payload's {entry_at!r}")
             )
-        elif not str(found[4]).startswith(digest):
-            problems.append(
-                Problem(
-                    seq,
-                    "ledger",
-                    "hash",
-                    f"entry {seq} is {found[4][:16]}, not the published {digest[:16]}: history was rewritten",
+        if isinstance(entry_at, str):
+            if prev_at and entry_at < prev_at:
+                problems.append(
+                    Problem(
+                        seq,
+                        "ledger",
+                        "at",
+                        f"time runs backwards: {entry_at} after {prev_at} of the entry before",
+                    )
                 )
-            )
-    return result
+            prev_at = max(prev_at, entry_at)
+        if checker is not None:
+            checker(seq, body, state)
+        _apply(seq, body, state, problems)
+    state.head = (prev_seq, prev_hash)
+    return state
 
 
-def _replay(
-    seq: int,
-    body: dict[str, Any],
-    expected: dict[str, dict[int, dict[str, Any]]],
-    inserted_at: dict[tuple[str, int], int],
-    updated_at: dict[tuple[str, int, str], int],
-    problems: list[Problem],
-) -> None:
-    """Apply one ledger entry's inserts and updates to the expected state of every table."""
-    for table_name, new_rows in body.get("insert", {}).items():
-        bucket = expected.setdefault(table_name, {})
-        for row in new_rows:
-            if row["id"] in bucket:
-                problems.append(Problem(seq, table_name, "id", f"id={row['id']} inserted twice"))
-            bucket[row["id"]] = dict(row)
-            inserted_at[(table_name, row["id"])] = seq
-    for table_name, changes in body.get("update", {}).items():
-        bucket = expected.setdefault(table_name, {})
-        for change in changes:
-            target_row = bucket.get(change["id"])
-            if target_row is None:
-                message = f"update of id={change['id']}, which no entry inserted"
+def _apply(seq: int, body: dict[str, Any], state: Replay, problems: list[Problem]) -> None:
+    """Apply one entry's inserts and updates to the expected state of every table."""
+    inserts = body.get("insert", {})
+    updates = body.get("update", {})
+    if not isinstance(inserts, dict) or not isinstance(updates, dict):
+        problems.append(Problem(seq, "ledger", "payload", "insert/update must be JSON objects"))
+        return
+    for table_name, new_rows in inserts.items():
+        bucket = state.rows.setdefault(table_name, {})
+        for row in new_rows if isinstance(new_rows, list) else [None]:
+            row_id = row.get("id") if isinstance(row, dict) else None
+            if not isinstance(row_id, int) or isinstance(row_id, bool):
+                problems.append(Problem(seq, table_name, "id", f"inserted row without an integer id: {_short(row)}"))
+                continue
+            if row_id in bucket:
+                problems.append(Problem(seq, table_name, "id", f"id={row_id} inserted twice"))
+            bucket[row_id] = dict(row)
+            state.inserted_at[(table_name, row_id)] = seq
+    for table_name, changes in updates.items():
+        bucket = state.rows.setdefault(table_name, {})
+        for change in changes if isinstance(changes, list) else [None]:
+            row_id = change.get("id") if isinstance(change, dict) else None
+            target = bucket.get(row_id) if isinstance(row_id, int) else None
+            if target is None or not isinstance(change, dict):
+                message = f"update of id={row_id}, which no entry inserted"
                 problems.append(Problem(seq, table_name, "id", message))
                 continue
-            target_row.update(change)
+            target.update(change)
             for name in change:
-                updated_at[(table_name, change["id"], name)] = seq
+                state.updated_at[(table_name, row_id, name)] = seq
 
 
-def _storage_form(column: Any) -> Callable[[Any], Any]:
-    """How a ledger value looks as stored in this column (times are stored as given)."""
-    if isinstance(column.type, JSONText):
-        return lambda v: None if v is None else canonical_json(v)
-    return lambda v: v
-
-
-def _compare_table(
-    session: Session,
-    table: Table,
-    wanted: dict[int, dict[str, Any]],
-    inserted_at: dict[tuple[str, int], int],
-    updated_at: dict[tuple[str, int, str], int],
-    problems: list[Problem],
-) -> None:
+def compare_tables(session: Session, state: Replay, problems: list[Problem]) -> None:
     """Compare every stored row, in its raw stored form, with what the ledger says."""
-    columns = list(table.columns)
-    # Raw text for times and JSON: no parsing of 100,000 rows, and byte-exact comparison.
-    selected = [
-        type_coerce(c, Text) if isinstance(c.type, UTCDateTime | JSONText) else c for c in columns
-    ]
-    forms = [_storage_form(c) for c in columns]
-    names = [c.name for c in columns]
-    seen: set[int] = set()
-    for stored in session.execute(select(*selected)):
-        row_id = stored[0]
-        seen.add(row_id)
-        want = wanted.get(row_id)
-        if want is None:
-            problems.append(Problem(None, table.name, None, f"id={row_id} has no ledger entry"))
-            continue
-        for name, form, value in zip(names, forms, stored, strict=True):
-            expected_value = form(want.get(name))
-            # Compare types too: 1 and True, or "1" and 1, are different stored values.
-            if value != expected_value or type(value) is not type(expected_value):
-                if (
-                    isinstance(value, bool | int)
-                    and isinstance(expected_value, bool)
-                    and bool(value) == expected_value
-                ):
-                    continue  # a driver handing back 0/1 for a boolean column
-                if (
-                    isinstance(value, int | float)
-                    and not isinstance(value, bool)
-                    and isinstance(expected_value, float)
-                    and float(value) == expected_value
-                ):
-                    continue  # REAL columns may hand back an integral float as int
-                seq = updated_at.get(
-                    (table.name, row_id, name), inserted_at.get((table.name, row_id))
-                )
-                message = (
-                    f"id={row_id}: stored {_short(value)}, ledger says {_short(want.get(name))}"
-                )
-                problems.append(Problem(seq, table.name, name, message))
-    for row_id in sorted(set(wanted) - seen):
-        seq = inserted_at.get((table.name, row_id))
-        problems.append(Problem(seq, table.name, None, f"id={row_id} is missing"))
+    for table in DOMAIN.values():
+        wanted = state.rows.get(table.name, {})
+        kinds = [c.kind for c in table.columns]
+        names = table.names
+        seen: set[int] = set()
+        columns = ", ".join(f'"{n}"' for n in names)
+        for stored in session.iterate(f"SELECT {columns} FROM {table.name}"):
+            row_id = stored[0]
+            seen.add(row_id)
+            want = wanted.get(row_id)
+            if want is None:
+                problems.append(Problem(None, table.name, None, f"id={row_id} has no ledger entry"))
+                continue
+            for name, kind, value in zip(names, kinds, stored, strict=True):
+                expected = want.get(name)
+                if not _same(kind, value, expected):
+                    seq = state.updated_at.get(
+                        (table.name, row_id, name), state.inserted_at.get((table.name, row_id))
+                    )
+                    message = f"id={row_id}: stored {_short(value)}, ledger says {_short(expected)}"
+                    problems.append(Problem(seq, table.name, name, message))
+        for row_id in sorted(set(wanted) - seen):
+            seq = state.inserted_at.get((table.name, row_id))
+            problems.append(Problem(seq, table.name, None, f"id={row_id} is missing"))
 
 
-def _trigger_exists(session: Session, name: str) -> bool:
-    bind = session.get_bind()
-    if bind.dialect.name == "sqlite":
-        sql = "SELECT 1 FROM sqlite_master WHERE type='trigger' AND name=:name"
-    else:
-        sql = "SELECT 1 FROM pg_trigger WHERE tgname=:name AND NOT tgisinternal"
-    return session.execute(text(sql), {"name": name}).first() is not None
+def _same(kind: str, stored: Any, expected: Any) -> bool:
+    """A stored value equals its ledger value (types compared too: "1" is not 1)."""
+    if stored is None or expected is None:
+        return stored is None and expected is None
+    if kind == JSON:
+        try:
+            return bool(stored == canonical_json(expected))
+        except (TypeError, ValueError):
+            return False
+    if isinstance(expected, bool):
+        # SQLite hands booleans back as 0/1.
+        return isinstance(stored, bool | int) and not isinstance(stored, float) and bool(stored) == expected and stored in (0, 1)
+    if isinstance(expected, float) and not isinstance(stored, bool):
+        # A REAL column may hand back an integral float as an int.
+        return isinstance(stored, int | float) and float(stored) == expected
+    return type(stored) is type(expected) and bool(stored == expected)

@@ -1,22 +1,25 @@
-"""Schema revisions: a cheap check on every open, and init/upgrade through alembic."""
+"""Schema revisions: a cheap check on every open, and `init`/`db upgrade` through alembic.
+
+The check reads one row of `alembic_version` through the DB-API and never imports alembic or
+SQLAlchemy; only `init` and `db upgrade` do.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import exc, text
-
-from predtrack.errors import StoreError
-from predtrack.store.engine import Store, database_url, describe_db_error, sqlite_path
+from predtrack.errors import InputError, StoreError
+from predtrack.store.engine import SQLITE_MAGIC, Location, Store, describe_db_error, locate
 
 # Every revision in migrations/versions, oldest first. A test keeps this equal to alembic's
 # script directory, so the check on every open needs no alembic import.
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 HEAD_REVISION = REVISIONS[-1]
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def migrations_dir() -> Path:
@@ -31,47 +34,37 @@ def migrations_dir() -> Path:
 
 def _check_file(path: Path) -> None:
     if path.is_dir():
-        raise StoreError(f"{path} is a directory, not a database file")
+        raise InputError(f"{path} is a directory, not a database file")
     if not path.exists():
-        raise StoreError(f"no predtrack database at {path}: create one with `predtrack init`")
+        if not path.parent.is_dir():
+            raise InputError(f"no database at {path}: the folder {path.parent} does not exist")
+        raise InputError(
+            f"no database file at {path} (create one there with `predtrack init`, "
+            "or name another with --db or PREDTRACK_DB)"
+        )
     try:
         with path.open("rb") as handle:
             header = handle.read(16)
     except OSError as error:
         raise StoreError(f"cannot read {path}: {error.strerror}") from error
-    if header and header != SQLITE_MAGIC:
-        raise StoreError(f"{path} is not a predtrack database (not an SQLite file)")
+    if header != SQLITE_MAGIC:
+        raise InputError(f"{path} is not a predtrack database (not an SQLite file)")
 
 
 def current_revision(store: Store) -> str | None:
     """The revision stamped in the database, or None when it has no predtrack schema."""
-    try:
-        with store.engine.connect() as conn:
-            has_table = _has_version_table(conn)
-            if not has_table:
-                return None
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
-            conn.rollback()
-    except exc.SQLAlchemyError as error:
-        raise StoreError(describe_db_error(error, store.label)) from error
-    return None if row is None else str(row[0])
-
-
-def _has_version_table(conn: Any) -> bool:
-    if conn.dialect.name == "sqlite":
-        sql = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+    if store.is_sqlite:
+        probe = "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
     else:
-        sql = "SELECT 1 FROM information_schema.tables WHERE table_name='alembic_version' AND table_schema=current_schema()"
-    return conn.execute(text(sql)).first() is not None
-
-
-def _existing(db: str | None) -> tuple[Store, Path | None]:
-    """A Store on a database that must already exist (its file checked first)."""
-    url = database_url(db)
-    path = sqlite_path(url)
-    if path is not None:
-        _check_file(path)
-    return Store(url), path
+        probe = (
+            "SELECT 1 FROM information_schema.tables WHERE table_name='alembic_version' "
+            "AND table_schema=current_schema()"
+        )
+    with store.read() as session:
+        if session.first(probe) is None:
+            return None
+        row = session.first("SELECT version_num FROM alembic_version")
+    return None if row is None else str(row[0])
 
 
 def _wrong_revision(label: str, revision: str | None) -> StoreError:
@@ -89,9 +82,17 @@ def _wrong_revision(label: str, revision: str | None) -> StoreError:
     )
 
 
+def _existing(db: str | None) -> Store:
+    """A Store on a database that must already exist (its file checked first)."""
+    location = locate(db)
+    if location.path is not None:
+        _check_file(location.path)
+    return Store(location)
+
+
 def open_store(db: str | None = None) -> Store:
     """Open an existing predtrack database at the head revision, or explain why not."""
-    store, _ = _existing(db)
+    store = _existing(db)
     revision = current_revision(store)
     if revision == HEAD_REVISION:
         return store
@@ -101,7 +102,7 @@ def open_store(db: str | None = None) -> Store:
 
 def revision_info(db: str | None = None) -> dict[str, Any]:
     """The database's revision next to the newest one this predtrack knows."""
-    store, _ = _existing(db)
+    store = _existing(db)
     try:
         revision = current_revision(store)
     finally:
@@ -114,94 +115,132 @@ def revision_info(db: str | None = None) -> dict[str, Any]:
     }
 
 
-def _raw_sqlite(store: Store, *statements: str) -> list[Any]:
-    """Run statements outside any transaction (PRAGMAs that are no-ops inside one)."""
-    results = []
-    with store.engine.connect() as conn:
-        raw = conn.connection.driver_connection
-        assert raw is not None
-        for statement in statements:
-            results.append(raw.execute(statement).fetchall())
-    return results
-
-
-def _run_migrations(store: Store, target: str = "head") -> None:
+def _run_migrations(location: Location, target: str = "head") -> None:
+    """Run alembic on the store in one transaction (SQLite: foreign keys off around it)."""
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import create_engine, exc
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
-    writer = store.engine.execution_options(predtrack_write=True)
+    engine = create_engine(location.sqlalchemy_url)
     try:
-        with writer.connect() as conn:
-            if store.is_sqlite:
-                # Batch mode rebuilds tables; with foreign keys on, dropping the old copy
-                # can cascade. The PRAGMA is a no-op inside a transaction, so set it first.
-                raw = conn.connection.driver_connection
-                assert raw is not None
-                raw.execute("PRAGMA foreign_keys=OFF")
-            config.attributes["connection"] = conn
-            command.upgrade(config, target)
-            if store.is_sqlite:
-                raw = conn.connection.driver_connection
-                assert raw is not None
-                broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-                raw.execute("PRAGMA foreign_keys=ON")
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            if location.backend == "sqlite":
+                # Batch mode rebuilds tables; with foreign keys on, dropping the old copy can
+                # cascade. The PRAGMA is a no-op inside a transaction, so set it first.
+                raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            with conn.begin():
+                config.attributes["connection"] = conn
+                command.upgrade(config, target)
+            if location.backend == "sqlite":
+                broken = raw.execute("PRAGMA foreign_key_check").fetchall()  # type: ignore[union-attr]
                 if broken:
                     raise StoreError(f"migration left {len(broken)} broken foreign keys")
     except exc.SQLAlchemyError as error:
-        raise StoreError(describe_db_error(error, store.label)) from error
+        raise StoreError(describe_db_error(getattr(error, "orig", error), location.label)) from None
+    finally:
+        engine.dispose()
 
 
 @dataclass
 class InitResult:
-    label: str
+    """What `init` did."""
+
+    database: str
     revision: str
     created: bool
     journal: str | None
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "revision": self.revision,
+            "created": self.created,
+            "journal": self.journal,
+        }
+
+
+def _init_sqlite(path: Path) -> str:
+    """Build a new SQLite store in a temporary file beside `path`, then link it into place.
+
+    A kill at any moment leaves no store or a complete one at the newest revision.
+    """
+    import sqlite3
+
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".init")
+    os.close(handle)
+    try:
+        _run_migrations(Location("sqlite", Path(temporary), url=temporary))
+        conn = sqlite3.connect(temporary, isolation_level=None)
+        try:
+            journal = str(conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.Error as error:  # WAL fails on some network file systems
+            journal = f"delete ({error})"
+        finally:
+            conn.close()
+        try:
+            os.link(temporary, path)  # fails if another init got there first
+        except FileExistsError:
+            if path.stat().st_size:
+                raise StoreError(f"{path} was created by another process meanwhile") from None
+            os.replace(temporary, path)
+        return journal
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
 
 def init_store(db: str | None = None) -> InitResult:
     """Create the database at the head revision (or confirm it is there already)."""
-    url = database_url(db)
-    path = sqlite_path(url)
+    location = locate(db)
+    path = location.path
     if path is not None:
         if path.is_dir():
-            raise StoreError(f"{path} is a directory, not a database file")
-        if path.exists():
-            _check_file(path)
-        elif not path.parent.exists():
-            raise StoreError(f"cannot create {path}: folder {path.parent} does not exist")
-    store = Store(url)
+            raise InputError(f"{path} is a directory, not a database file")
+        if not path.parent.is_dir():
+            raise InputError(f"cannot create {path}: the folder {path.parent} does not exist")
+        if not path.exists() or path.stat().st_size == 0:
+            try:
+                journal = _init_sqlite(path)
+            except OSError as error:
+                raise StoreError(f"cannot create {path}: {error.strerror}") from None
+            return InitResult(location.label, HEAD_REVISION, True, journal)
+        _check_file(path)
+    store = Store(location)
     try:
         revision = current_revision(store)
-        if revision == HEAD_REVISION:
-            return InitResult(store.label, revision, False, None)
-        if revision is not None:
-            raise _wrong_revision(store.label, revision)
-        journal = None
-        if store.is_sqlite:
-            try:
-                journal = str(_raw_sqlite(store, "PRAGMA journal_mode=WAL")[0][0][0])
-            except Exception as error:  # WAL fails on some network file systems
-                journal = f"delete ({error})"
-        _run_migrations(store)
-        return InitResult(store.label, HEAD_REVISION, True, journal)
     finally:
         store.dispose()
+    if revision == HEAD_REVISION:
+        return InitResult(location.label, revision, False, None)
+    if revision is not None:
+        raise _wrong_revision(location.label, revision)
+    _run_migrations(location)
+    return InitResult(location.label, HEAD_REVISION, True, None)
 
 
 @dataclass
 class UpgradeResult:
-    label: str
+    """What `db upgrade` did."""
+
+    database: str
     before: str | None
     after: str
     backup: Path | None
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "before": self.before,
+            "after": self.after,
+            "backup": str(self.backup) if self.backup else None,
+        }
+
 
 def upgrade_store(db: str | None = None, *, target: str = "head") -> UpgradeResult:
     """Back up a SQLite file, then migrate it to the newest revision."""
-    store, path = _existing(db)
+    store = _existing(db)
     try:
         before = current_revision(store)
         if before is None or before not in REVISIONS:
@@ -209,12 +248,13 @@ def upgrade_store(db: str | None = None, *, target: str = "head") -> UpgradeResu
         if before == HEAD_REVISION and target == "head":
             return UpgradeResult(store.label, before, before, None)
         backup = None
-        if path is not None:
+        if store.path is not None:
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            backup = path.with_name(f"{path.name}.backup-{before}-{stamp}")
+            backup = store.path.with_name(f"{store.path.name}.backup-{before}-{stamp}")
             # A file copy of a live WAL database can be torn; VACUUM INTO is consistent.
-            _raw_sqlite(store, f"VACUUM INTO '{str(backup).replace(chr(39), chr(39) * 2)}'")
-        _run_migrations(store, target)
+            store.connection().execute("VACUUM INTO ?", (str(backup),))
+        store.dispose()
+        _run_migrations(store.location, target)
         after = current_revision(store) or ""
         return UpgradeResult(store.label, before, after, backup)
     finally:

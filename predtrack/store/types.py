@@ -1,12 +1,10 @@
-"""Column types whose stored form is identical on SQLite and PostgreSQL."""
+"""Stored forms that are identical on SQLite and PostgreSQL: UTC times as text, canonical JSON."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy.types import String, Text, TypeDecorator
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -29,41 +27,7 @@ def parse_iso_z(text: str) -> datetime:
 
 
 def canonical_json(value: Any) -> str:
-    """The canonical JSON of DESIGN §6: sorted keys, no whitespace, UTF-8, floats in repr form."""
+    """Canonical JSON: sorted keys, no whitespace, UTF-8 text, floats in repr form, no NaN."""
     return json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
     )
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """An aware datetime stored as ISO-8601 UTC text (`2026-11-25T12:00:00.000000Z`)."""
-
-    impl = String(32)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        return iso_z(value)
-
-    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return parse_iso_z(value)
-
-
-class JSONText(TypeDecorator[Any]):
-    """A JSON value stored as canonical JSON text."""
-
-    impl = Text
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        if value is None:
-            return None
-        return canonical_json(value)
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        if value is None:
-            return None
-        return json.loads(value)

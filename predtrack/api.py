@@ -1,0 +1,263 @@
+"""The Python API: a `Study` over one store, for experiment scripts and notebooks.
+
+Every method calls the same service as the matching command and returns the same result
+(whose `as_dict()` is what the command's `--json` prints); errors raise the `PredtrackError`
+subclasses the command line turns into exit codes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from predtrack.errors import InputError
+
+
+class Table(list):  # type: ignore[type-arg]
+    """Rows (dicts) that a notebook shows as an HTML table; `pandas` gives a DataFrame instead."""
+
+    def _repr_html_(self) -> str:
+        from predtrack.notebook import rows_html
+
+        return rows_html(self)
+
+
+class View(dict):  # type: ignore[type-arg]
+    """A question view (as `show --json`) that a notebook shows as HTML."""
+
+    def _repr_html_(self) -> str:
+        from predtrack.notebook import question_html
+
+        return question_html(self)
+
+
+def _frame(rows: list[dict[str, Any]]) -> Any:
+    """A pandas DataFrame of the rows when pandas is installed, else a `Table` of dicts."""
+    try:
+        import pandas
+    except ImportError:
+        return Table(rows)
+    return pandas.DataFrame(rows)
+
+
+def _flat(group: Mapping[str, Any]) -> dict[str, Any]:
+    """A score group as one flat row: `brier`, `brier_lo`, `brier_hi`, `skill_brier`, ..."""
+    row = {k: v for k, v in group.items() if k not in ("ci", "skill")}
+    for key, interval in (group.get("ci") or {}).items():
+        if interval:
+            row[f"{key}_lo"], row[f"{key}_hi"] = interval
+    for key, value in (group.get("skill") or {}).items():
+        row[f"skill_{key}"] = value
+    return row
+
+
+class Study:
+    """One predtrack store, opened for a script or a notebook (`predtrack.open`)."""
+
+    def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None) -> None:
+        from predtrack.identity import current_user
+        from predtrack.store.engine import locate
+        from predtrack.store.schema import init_store, open_store
+
+        where = None if db is None else os.fspath(db)
+        location = locate(where)
+        if create and location.path is not None and not location.path.exists():
+            init_store(where)
+        self.store = open_store(where)
+        self.user = current_user(user)
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<predtrack.Study {self.store.label}>"
+
+    def close(self) -> None:
+        """Close the connection to the store."""
+        self.store.dispose()
+
+    def _by(self, by: str | None) -> str:
+        from predtrack.identity import current_user
+
+        return self.user if by is None else current_user(by)
+
+    # --- writing ---
+
+    def predict(
+        self,
+        title: str | None = None,
+        forecast: str | None = None,
+        *,
+        question: str | int | None = None,
+        experiment: str | None = None,
+        key: str | None = None,
+        kind: str | None = None,
+        unit: str | None = None,
+        tags: Sequence[str] = (),
+        note: str | None = None,
+        bounds: tuple[float, float] | None = None,
+        ordered: bool = False,
+        categories: Sequence[str] | None = None,
+        rule: str | None = None,
+        rule_dir: str | os.PathLike[str] | None = None,
+        if_run_fails: str | None = None,
+        level: str | float | None = None,
+        ci: tuple[str, str] | None = None,
+        log: bool = False,
+        normalize: bool = False,
+        by: str | None = None,
+    ) -> Any:
+        """Register a question with a forecast, or (`question=`) forecast on an existing one.
+
+        `rule` paths are relative to `rule_dir`, by default the current directory.
+        """
+        from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
+
+        user = self._by(by)
+        options = {"level": level, "ci": ci, "log": log, "normalize": normalize, "note": note}
+        if question is not None:
+            if forecast is None and title is not None:
+                title, forecast = None, title
+            if title is not None or forecast is None:
+                raise InputError("with question= give only the forecast")
+            prediction = NewPrediction(str(question), user, forecast, experiment=experiment, **options)
+            return register(self.store, [], [prediction], by=user)
+        if title is None or forecast is None:
+            raise InputError("give a title and a forecast, or question= and a forecast")
+        spec = NewQuestion(
+            experiment=experiment or DEFAULT_EXPERIMENT, title=title, kind=kind, key=key, unit=unit,
+            tags=list(tags), bounds=bounds, ordered=ordered, categories=categories, rule=rule,
+            rule_dir=str(Path(rule_dir or os.getcwd()).absolute()), if_run_fails=if_run_fails,
+        )
+        return register(self.store, [spec], [NewPrediction(spec, user, forecast, **options)], by=user)
+
+    def register(self, source: str | os.PathLike[str] | Mapping[str, Any], *, by: str | None = None, rule_dir: str | os.PathLike[str] | None = None) -> Any:
+        """Register a bulk file (TOML or JSON), or the same structure as a dict, all or nothing."""
+        from predtrack.bulk import load_bulk, load_document
+        from predtrack.predict import register
+
+        user = self._by(by)
+        if isinstance(source, Mapping):
+            folder = str(Path(rule_dir or os.getcwd()).absolute())
+            parsed = load_document(dict(source), name="the registration", rule_dir=folder, default_forecaster=user)
+        else:
+            parsed = load_bulk(Path(source), default_forecaster=user)
+        questions, predictions, descriptions = parsed
+        return register(self.store, questions, predictions, by=user, descriptions=descriptions)
+
+    def link(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, experiment: str, supersede: bool = False, by: str | None = None) -> Any:
+        """Record result files for an experiment (locks it)."""
+        from predtrack.link import link
+
+        items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+        return link(self.store, [os.fspath(p) for p in items], experiment=experiment, by=self._by(by), supersede=supersede)
+
+    def lock(self, experiment: str, *, by: str | None = None) -> Any:
+        """Lock an experiment: later predictions on it are late."""
+        from predtrack.experiments import lock_experiment
+
+        return lock_experiment(self.store, experiment, by=self._by(by))
+
+    def resolve(
+        self,
+        question: str | int | None = None,
+        *,
+        experiment: str | None = None,
+        dry_run: bool = False,
+        final: bool = False,
+        allow_outside: bool = False,
+        value: float | None = None,
+        yes: bool | None = None,
+        category: str | None = None,
+        successes: int | None = None,
+        trials: int | None = None,
+        annul: str | None = None,
+        correct: str | None = None,
+        rerun: bool = False,
+        by: str | None = None,
+    ) -> Any:
+        """Resolve every pending rule (what resolved, what is pending, what failed, and why),
+        or one question by hand."""
+        from predtrack.manual import ManualOutcome
+        from predtrack.resolve import resolve_manual, resolve_pending
+
+        given = ManualOutcome(value, yes, category, successes, trials, annul, correct, rerun)
+        if question is None:
+            if given.has_value() or annul or correct or rerun:
+                raise InputError("manual outcomes need the question they resolve")
+            return resolve_pending(self.store, by=self._by(by), experiment=experiment, dry_run=dry_run, final=final, allow_outside=allow_outside)
+        return resolve_manual(self.store, str(question), given, by=self._by(by), experiment=experiment, allow_outside=allow_outside)
+
+    # --- reading ---
+
+    def questions(self, *, experiment: str | None = None, status: str | None = None, kind: str | None = None, tag: str | None = None, reveal: bool = False, by: str | None = None) -> Table:
+        """Questions as `list --json` gives them (blind by default on open questions)."""
+        from predtrack.questions import list_questions
+
+        views = list_questions(self.store, viewer=self._by(by), reveal=reveal, experiment=experiment, status=status, kind=kind, tag=tag)
+        return Table(View(v) for v in views)
+
+    def question(self, ref: str | int, *, reveal: bool = False, by: str | None = None, experiment: str | None = None) -> View:
+        """One question as `show --json` gives it."""
+        from predtrack.questions import show_question
+
+        return View(show_question(self.store, str(ref), viewer=self._by(by), reveal=reveal, experiment=experiment))
+
+    def experiments(self) -> Table:
+        """Experiments with their counts and lock times."""
+        from predtrack.experiments import list_experiments
+
+        return Table(list_experiments(self.store))
+
+    def score_document(self, **options: Any) -> dict[str, Any]:
+        """The whole `score --json` document (options as `scores`)."""
+        from predtrack.score import score_report
+
+        return score_report(self.store, **options)
+
+    def scores(self, *, by: str | None = None, baseline: str | None = None, include_late: bool = False, bits: bool = False, seed: int = 0, experiment: str | None = None, signed_only: bool = False) -> Any:
+        """One row per group (as `score --json`, CIs as `_lo`/`_hi` columns, skill as `skill_*`)."""
+        document = self.score_document(by=by, baseline=baseline, include_late=include_late, bits=bits, seed=seed, experiment=experiment, signed_only=signed_only)
+        return _frame([_flat(g) for g in document["groups"]])
+
+    def scored_predictions(self, *, include_late: bool = False, experiment: str | None = None) -> Any:
+        """One row per scored prediction: the columns of `export --format csv --scored`."""
+        from predtrack.score import collect, scored_rows
+
+        return _frame(scored_rows(collect(self.store, include_late=include_late, experiment=experiment)))
+
+    def compare(self, a: str, b: str, *, include_late: bool = False, seed: int = 0, bits: bool = False, experiment: str | None = None) -> Any:
+        """Paired differences between two forecasters, as `score --compare A B`."""
+        from predtrack.score import collect, comparison
+
+        board = collect(self.store, include_late=include_late, experiment=experiment)
+        return Table(comparison(board, a, b, seed=seed, bits=bits)["scores"])
+
+    def report(self, path: str | os.PathLike[str] = "report.html", **options: Any) -> Any:
+        """Write the HTML report (options as `predtrack report`: title, experiment, by, ...)."""
+        from predtrack.report import ReportOptions, write_report
+
+        return write_report(self.store, Path(path), ReportOptions(**options))
+
+    def verify(self, *, against: str | None = None) -> Any:
+        """Check the chain, every row, the guards and the evidence files (`.ok`, `.problems`)."""
+        from predtrack.integrity import verify
+
+        return verify(self.store, against=against)
+
+    def head(self, *, full: bool = False) -> str:
+        """The ledger head `SEQ:HEX16` to publish."""
+        from predtrack.integrity import head
+
+        return head(self.store, full=full)
+
+
+def open(db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None) -> Study:  # noqa: A001
+    """Open (creating it if needed) the store at `db`, else `PREDTRACK_DB`, else ./predictions.db."""
+    return Study(db, create=create, user=user)

@@ -1,0 +1,398 @@
+"""Which predictions count, and each one's scores: the board `score`, `report` and the API share.
+
+The numbers come from `predtrack.scoring` (pure numpy/scipy); this module decides what is
+scored (per forecaster and question the latest pre-registered prediction) and adds the
+virtual forecasters (`team`, the built-in baselines).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from predtrack import scoring
+from predtrack.store import queries
+from predtrack.store.engine import Store
+from predtrack.store.types import parse_iso_z
+from predtrack.vocabulary import BASELINES, CONTINUOUS, TEAM
+
+REPLACED_WITHIN = timedelta(seconds=60)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One prediction that counts (or a virtual one: team, baseline), with its scores."""
+
+    question_id: int
+    label: str
+    title: str
+    experiment: str
+    kind: str
+    tags: list[str]
+    forecaster: str
+    distribution: dict[str, Any]
+    outcome: Any
+    k: int | None
+    n: int | None
+    resolved_at: datetime
+    bounds: tuple[float, float] | None
+    categories: list[str] | None
+    ordered: bool
+    unit: str | None = None
+    prediction_id: int | None = None
+    made_at: datetime | None = None
+    late: bool = False
+    forecast: str = ""
+    revisions: int = 1
+    virtual: bool = False
+    signed: bool = False
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Board:
+    """Everything scored in one store: real entries, and (computed when first asked for) the
+    team and the built-in baselines."""
+
+    entries: list[Entry]
+    questions: dict[int, dict[str, Any]]
+    include_late: bool
+    experiment: str | None
+    counts: dict[str, int]
+    scales: dict[int, float] = field(default_factory=dict)
+    sealed: list[dict[str, Any]] = field(default_factory=list)
+
+    @cached_property
+    def team(self) -> list[Entry]:
+        """The virtual `team` forecaster's entries."""
+        team = team_entries(self.entries)
+        score_entries(team, self.scales)
+        return team
+
+    @cached_property
+    def baselines(self) -> dict[str, list[Entry]]:
+        """The built-in reference forecasts, by name."""
+        out = {name: baseline_entries(self.entries, name) for name in BASELINES}
+        for entries in out.values():
+            score_entries(entries, self.scales)
+        return out
+
+    def forecaster(self, name: str) -> list[Entry]:
+        """A forecaster's scored entries (`team` and the built-in baselines included)."""
+        from predtrack.errors import InputError
+
+        if name == TEAM:
+            return self.team
+        if name in self.baselines:
+            return self.baselines[name]
+        chosen = [e for e in self.entries if e.forecaster == name]
+        if not chosen:
+            known = sorted({e.forecaster for e in self.entries})
+            raise InputError(
+                f"no scored predictions by {name!r} (forecasters: {', '.join(known) or 'none yet'})"
+            )
+        return chosen
+
+
+class _Row(NamedTuple):
+    id: int
+    question_id: int
+    forecaster: str
+    made_at: str
+    late: bool
+    forecast: str
+    distribution: str  # JSON text, parsed only if this prediction counts
+    signed: bool
+
+
+def _collapse(predictions: list[_Row]) -> list[_Row]:
+    """Drop predictions replaced by the same forecaster within 60 s (a typo fix, not an update)."""
+    kept: list[_Row] = []
+    last_time: datetime | None = None
+    for prediction in predictions:
+        at = parse_iso_z(prediction.made_at)
+        if kept and last_time is not None and at - last_time <= REPLACED_WITHIN and bool(prediction.late) == bool(kept[-1].late):
+            kept[-1] = prediction
+        else:
+            kept.append(prediction)
+        last_time = at
+    return kept
+
+
+def collect(
+    store: Store,
+    *,
+    include_late: bool = False,
+    experiment: str | None = None,
+    signed_only: bool = False,
+) -> Board:
+    """Load resolved questions and choose, per forecaster, the prediction that is scored."""
+    with store.read() as session:
+        if experiment is not None:
+            queries.get_experiment(experiment, session=session)
+        scope = {q.id: (q, name) for q, name in queries.questions(session=session, experiment=experiment)}
+        states = queries.resolution_states(session=session)
+        resolved = sorted(q for q in scope if q in states and states[q].status == "resolved")
+        wanted = set(resolved)
+        by_question: dict[int, list[_Row]] = defaultdict(list)
+        for row in queries.prediction_rows(session=session):
+            if row[1] in wanted:  # filtered here, not with a 10,000-item IN list in SQL
+                by_question[row[1]].append(_Row(*row[:4], bool(row[4]), row[5], row[6], row[7] is not None))
+        late_total = queries.count_predictions(session=session, late=True, question_ids=None if experiment is None else list(scope))
+    counts = {
+        "registered": len(scope),
+        "resolved": len(resolved),
+        "annulled": sum(1 for q in scope if q in states and states[q].status == "annulled"),
+        "pending": sum(1 for q in scope if q not in states),
+        "late": late_total,
+    }
+    entries: list[Entry] = []
+    meta: dict[int, dict[str, Any]] = {}
+    # Many forecasts share their text ("0.3"): parse each distinct one once. Entries only read
+    # their distribution, so sharing the parsed dict is safe.
+    seen_json: dict[str, dict[str, Any]] = {}
+    for qid in resolved:
+        question, name = scope[qid]
+        resolution = states[qid].current
+        label = question.label(name)
+        meta[qid] = {
+            "label": label,
+            "title": question.title,
+            "experiment": name,
+            "kind": question.kind,
+            "unit": question.unit,
+            "outcome": resolution.outcome,
+            "resolution": resolution,
+        }
+        shared = {
+            "question_id": qid,
+            "label": label,
+            "title": question.title,
+            "experiment": name,
+            "kind": question.kind,
+            "tags": list(question.tags or []),
+            "outcome": resolution.outcome,
+            "k": resolution.k,
+            "n": resolution.n,
+            "resolved_at": resolution.resolved_at,
+            "bounds": question.support,
+            "categories": question.categories,
+            "ordered": question.ordered,
+            "unit": question.unit,
+        }
+        per_forecaster: dict[str, list[_Row]] = defaultdict(list)
+        for prediction in by_question.get(qid, []):
+            if signed_only and not prediction.signed:
+                continue
+            per_forecaster[prediction.forecaster].append(prediction)
+        for forecaster, history in per_forecaster.items():
+            kept = _collapse(history) if len(history) > 1 else history
+            eligible = [p for p in kept if include_late or not p.late]
+            if not eligible:
+                continue
+            chosen = eligible[-1]
+            dist = seen_json.get(chosen.distribution)
+            if dist is None:
+                dist = seen_json[chosen.distribution] = json.loads(chosen.distribution)
+            entries.append(
+                Entry(
+                    forecaster=forecaster,
+                    distribution=dist,
+                    prediction_id=chosen.id,
+                    made_at=parse_iso_z(chosen.made_at),
+                    late=chosen.late,
+                    forecast=chosen.forecast,
+                    revisions=len(eligible),
+                    signed=chosen.signed,
+                    **shared,
+                )
+            )
+    board = Board(entries, meta, include_late, experiment, counts)
+    score_entries(entries, None)
+    board.scales = question_scales(entries)
+    add_scaled(entries, board.scales)
+    return board
+
+
+# --- virtual forecasters ---
+
+
+def _virtual(template: Entry, forecaster: str, distribution: dict[str, Any]) -> Entry:
+    return replace(
+        template,
+        forecaster=forecaster,
+        distribution=distribution,
+        virtual=True,
+        prediction_id=None,
+        made_at=None,
+        late=False,
+        forecast="",
+        revisions=1,
+        signed=False,
+        scores={},
+    )
+
+
+def by_question(entries: Iterable[Entry]) -> dict[int, list[Entry]]:
+    """Entries grouped by question id."""
+    grouped: dict[int, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        grouped[entry.question_id].append(entry)
+    return grouped
+
+
+def team_entries(entries: list[Entry]) -> list[Entry]:
+    """The `team` forecast on each question with at least two forecasters (vectorised)."""
+    groups = [g for g in by_question(entries).values() if len(g) >= 2]
+    team: list[Entry] = []
+    binary = [g for g in groups if g[0].kind == "binary"]
+    if binary:
+        # Forecasters x questions, NaN where a forecaster did not answer.
+        width = max(len(g) for g in binary)
+        matrix = np.full((width, len(binary)), np.nan)
+        for j, g in enumerate(binary):
+            matrix[: len(g), j] = [e.distribution["p"] for e in g]
+        for g, p in zip(binary, np.atleast_1d(scoring.team_binary(matrix)), strict=True):
+            team.append(_virtual(g[0], TEAM, {"family": "bernoulli", "p": float(p)}))
+    for g in (g for g in groups if g[0].kind == "categorical"):
+        probs = np.array([e.distribution["probs"] for e in g])
+        dist = {
+            "family": "categorical",
+            "categories": list(g[0].distribution["categories"]),
+            "probs": scoring.team_categorical(probs).tolist(),
+        }
+        team.append(_virtual(g[0], TEAM, dist))
+    continuous = [g for g in groups if g[0].kind in CONTINUOUS]
+    specs = scoring.team_quantiles_many(
+        [[e.distribution for e in g] for g in continuous], [g[0].bounds for g in continuous]
+    )
+    team.extend(_virtual(g[0], TEAM, spec) for g, spec in zip(continuous, specs, strict=True))
+    team.sort(key=lambda e: e.question_id)
+    return team
+
+
+def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
+    """A built-in reference forecast per resolved question (none for quantities).
+
+    `climatology`: for binary questions the Laplace-smoothed leave-one-out base rate of the
+    other resolved binary questions (not clairvoyant); `naive`: 50%. Both use the uniform
+    forecast for categorical questions and Beta(1, 1) for fractions.
+    """
+    firsts = [group[0] for group in by_question(entries).values()]
+    binary = [e for e in firsts if e.kind == "binary"]
+    rates: dict[int, float] = {}
+    if name == "climatology" and binary:
+        y = np.array([1.0 if e.outcome else 0.0 for e in binary])
+        loo = scoring.climatology_loo(y, pseudocount=1.0)
+        rates = {e.question_id: float(p) for e, p in zip(binary, loo, strict=True)}
+    out = []
+    for entry in firsts:
+        if entry.kind == "binary":
+            dist: dict[str, Any] = {"family": "bernoulli", "p": rates.get(entry.question_id, 0.5)}
+        elif entry.kind == "categorical":
+            cats = list(entry.distribution["categories"])
+            dist = {"family": "categorical", "categories": cats, "probs": [1.0 / len(cats)] * len(cats)}
+        elif entry.kind == "fraction":
+            dist = {"family": "beta", "alpha": 1.0, "beta": 1.0}
+        else:
+            continue
+        out.append(_virtual(entry, name, dist))
+    return out
+
+
+# --- scoring ---
+
+
+def question_scales(entries: Sequence[Entry]) -> dict[int, float]:
+    """Each continuous question's scale (in its unit, fixed before the outcome): the width of
+    its bounds when it has bounds (fractions: 1), else the median width of its forecasts'
+    central 90% intervals."""
+    widths: dict[int, list[float]] = defaultdict(list)
+    bounds: dict[int, tuple[float, float] | None] = {}
+    for e in entries:
+        if e.kind in CONTINUOUS:
+            bounds[e.question_id] = e.bounds
+            if "lo90" in e.scores:
+                widths[e.question_id].append(e.scores["hi90"] - e.scores["lo90"])
+    out = {}
+    for qid, b in bounds.items():
+        if b is not None and b[1] > b[0]:
+            out[qid] = float(b[1] - b[0])
+        elif widths[qid] and float(np.median(widths[qid])) > 0:
+            out[qid] = float(np.median(widths[qid]))
+    return out
+
+
+def add_scaled(entries: Iterable[Entry], scales: dict[int, float]) -> None:
+    """`crps_scaled`: CRPS divided by its question's scale (unit-free)."""
+    for e in entries:
+        scale = scales.get(e.question_id)
+        if scale and "crps" in e.scores:
+            e.scores["crps_scaled"] = e.scores["crps"] / scale
+
+
+def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> None:
+    """Fill each entry's scores, vectorised per kind."""
+    binary = [e for e in entries if e.kind == "binary"]
+    if binary:
+        p = np.array([e.distribution["p"] for e in binary], dtype=float)
+        y = np.array([1.0 if e.outcome else 0.0 for e in binary])
+        brier, log, spherical = scoring.brier(p, y), scoring.log_score(p, y), scoring.spherical(p, y)
+        for i, e in enumerate(binary):
+            e.scores = {
+                "brier": float(brier[i]),
+                "log": float(log[i]),
+                "spherical": float(spherical[i]),
+                "p": float(p[i]),
+                "y": float(y[i]),
+            }
+    continuous = [e for e in entries if e.kind in CONTINUOUS]
+    if continuous:
+        _score_continuous(continuous)
+    categorical: dict[int, list[Entry]] = defaultdict(list)
+    for e in entries:
+        if e.kind == "categorical":
+            categorical[len(e.distribution["categories"])].append(e)
+    for group in categorical.values():
+        probs = np.array([e.distribution["probs"] for e in group], dtype=float)
+        idx = np.array([e.distribution["categories"].index(e.outcome) for e in group])
+        brier, log, ranked = scoring.brier_multi(probs, idx), scoring.log_multi(probs, idx), scoring.rps(probs, idx)
+        for i, e in enumerate(group):
+            e.scores = {"brier_cat": float(brier[i]), "log_cat": float(log[i])}
+            if e.ordered:
+                e.scores["rps"] = float(ranked[i])
+    if scales is not None:
+        add_scaled(entries, scales)
+
+
+_CONTINUOUS_KEYS = {
+    "crps": "crps", "log_density": "log", "pit": "pit", "cover50": "cover50",
+    "cover90": "cover90", "is50": "is50", "is90": "is90", "lo90": "lo90", "hi90": "hi90",
+    "lo50": "lo50", "hi50": "hi50",
+}  # fmt: skip
+
+
+def _score_continuous(entries: list[Entry]) -> None:
+    x = np.array([float(e.outcome) for e in entries])
+    result = scoring.score_continuous(
+        [e.distribution for e in entries], x, bounds=[e.bounds for e in entries]
+    )
+    for i, e in enumerate(entries):
+        e.scores = {key: float(result[name][i]) for key, name in _CONTINUOUS_KEYS.items()}
+    counted = [e for e in entries if e.n is not None and e.distribution.get("family") == "beta"]
+    if counted:
+        bb = scoring.betabinom_log_score(
+            np.array([e.distribution["alpha"] for e in counted]),
+            np.array([e.distribution["beta"] for e in counted]),
+            np.array([e.k for e in counted]),
+            np.array([e.n for e in counted]),
+        )
+        for e, value in zip(counted, bb, strict=True):
+            e.scores["betabinom_log"] = float(value)

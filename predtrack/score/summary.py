@@ -1,0 +1,316 @@
+"""Group summaries, skill, paired comparisons and the `score --json` document.
+
+Which scores a group carries comes from `predtrack.vocabulary.SCORES`; the decompositions and
+calibration tests of binary forecasts are computed here from `predtrack.scoring`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from predtrack import scoring
+from predtrack.errors import InputError
+from predtrack.score.board import Board, Entry, collect
+from predtrack.store.engine import Store
+from predtrack.vocabulary import (
+    BASELINES,
+    CONTINUOUS,
+    GROUPINGS,
+    KINDS,
+    LOG_KEYS,
+    MEANS,
+    PAIRED,
+    TEAM,
+)
+
+CI_LEVEL = 0.9
+MIN_SHARED = 10  # shared questions below which a comparison says "too few"
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    """The mean; None when empty or undefined (+inf and -inf log densities together)."""
+    if not len(values):
+        return None
+    with np.errstate(invalid="ignore"):
+        mean = float(np.mean(values))
+    return None if math.isnan(mean) else mean
+
+
+def _ci(values: Sequence[float], seed: int) -> list[float] | None:
+    if len(values) < 2:
+        return None
+    arr = np.asarray(values, dtype=float)
+    # The bootstrap costs resamples x questions: 2,000 resamples up to 1,000 questions, fewer
+    # (never under 200) beyond, where the CI of a mean is narrow and stable anyway.
+    resamples = int(min(2000, max(200, 2_000_000 // len(arr))))
+    lo, hi = scoring.bootstrap_ci(arr, level=CI_LEVEL, n_resamples=resamples, seed=seed)
+    return [float(lo), float(hi)]
+
+
+def _binary_terms(binary: Sequence[Entry], bins: int) -> dict[str, Any]:
+    """CORP and Murphy decompositions and calibration tests of a group's binary forecasts."""
+    p = np.array([e.scores["p"] for e in binary])
+    y = np.array([e.scores["y"] for e in binary])
+    corp_b = scoring.corp(p, y, score="brier")
+    corp_l = scoring.corp(p, y, score="log")
+    murphy = scoring.murphy(p, y, bins=bins)
+    z, pz = scoring.spiegelhalter(p, y)
+    return {
+        "log_infinite": int(np.isinf([e.scores["log"] for e in binary]).sum()),
+        "mcb": corp_b.mcb,
+        "dsc": corp_b.dsc,
+        "unc": corp_b.unc,
+        "mcb_log": corp_l.mcb,
+        "dsc_log": corp_l.dsc,
+        "unc_log": corp_l.unc,
+        "murphy_rel": murphy.rel,
+        "murphy_res": murphy.res,
+        "murphy_unc": murphy.unc,
+        "murphy_wbv": murphy.wbv,
+        "murphy_wbc": murphy.wbc,
+        "spiegelhalter_z": z,
+        "spiegelhalter_p": pz,
+        "ece": scoring.ece(p, y, bins=bins),
+    }
+
+
+def group_stats(entries: Sequence[Entry], *, seed: int = 0, bins: int = 10) -> dict[str, Any]:
+    """All applicable scores for a set of entries (nats; `convert_bits` turns logs to bits)."""
+    out: dict[str, Any] = {"n": len(entries), "questions": len({e.question_id for e in entries})}
+    for kind in KINDS:
+        out[f"n_{kind}"] = sum(1 for e in entries if e.kind == kind)
+    # Updates after the first prediction; a replacement within 60 s is not one (a typo fix).
+    out["updates"] = sum(e.revisions - 1 for e in entries)
+    ci: dict[str, list[float] | None] = {}
+    for score in MEANS:
+        values = [e.scores[score.entry] for e in entries if score.entry in e.scores]  # type: ignore[index]
+        if values:
+            out[score.key] = _mean(values)
+            if score.ci:
+                ci[score.key] = _ci(values, seed)
+    binary = [e for e in entries if e.kind == "binary"]
+    if binary:
+        out.update(_binary_terms(binary, bins))
+    counted = sum(1 for e in entries if "betabinom_log" in e.scores)
+    if counted:
+        out["n_betabinom"] = counted
+    out["ci"] = ci
+    return out
+
+
+def _score_map(entries: Iterable[Entry], key: str) -> dict[int, float]:
+    return {e.question_id: e.scores[key] for e in entries if key in e.scores}
+
+
+def skill_scores(
+    entries: Sequence[Entry],
+    reference: Sequence[Entry],
+    ref_maps: dict[str, dict[int, float]] | None = None,
+) -> dict[str, Any]:
+    """1 − S/S_ref per score, over the questions both the group and the reference scored."""
+    out: dict[str, Any] = {}
+    for score in PAIRED:
+        key = score.key
+        ref = ref_maps[key] if ref_maps is not None else _score_map(reference, key)
+        # A group can hold several forecasters per question: average over entries, not questions.
+        pairs = [(e.scores[key], ref[e.question_id]) for e in entries if key in e.scores and e.question_id in ref]
+        if pairs:
+            s, s_ref = (float(np.mean(v)) for v in zip(*pairs, strict=True))
+            finite = math.isfinite(s) and math.isfinite(s_ref)
+            out[key] = float(scoring.skill(s, s_ref)) if finite else None
+            out[f"n_{key}"] = len(pairs)
+    return out
+
+
+def verdict(ci: Sequence[float] | None, p_value: float | None, n: int, level: float) -> str:
+    """One rule for every comparison: `a` or `b` did better only when the bootstrap CI excludes
+    0 *and* the Wilcoxon p-value is below 1 − level; otherwise `none` (no clear difference),
+    `few` (under MIN_SHARED shared questions) or `undefined` (an infinite score)."""
+    if ci is None or p_value is None:
+        return "undefined"
+    if n < MIN_SHARED:
+        return "few"
+    significant = p_value < 1.0 - level
+    if ci[1] < 0 and significant:
+        return "a"
+    if ci[0] > 0 and significant:
+        return "b"
+    return "none"
+
+
+def _family(kinds: Sequence[str]) -> str:
+    return "continuous" if set(kinds) <= set(CONTINUOUS) else kinds[0]
+
+
+def compare(
+    a: Sequence[Entry],
+    b: Sequence[Entry],
+    *,
+    seed: int = 0,
+    n_resamples: int = 2000,
+    keys: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Paired differences A − B over shared questions, per score (negative: A did better)."""
+    rows = []
+    for score in PAIRED:
+        if keys is not None and score.key not in keys:
+            continue
+        mine, theirs = _score_map(a, score.key), _score_map(b, score.key)
+        shared = sorted(q for q in mine if q in theirs)
+        if not shared:
+            continue
+        x = np.array([mine[q] for q in shared])
+        z = np.array([theirs[q] for q in shared])
+        row: dict[str, Any] = {"score": score.key, "family": _family(score.kinds), "n": len(shared)}
+        if not (np.isfinite(x).all() and np.isfinite(z).all()):
+            row.update(
+                mean_diff=None, ci=None, p_value=None, meaningful=False, verdict="undefined",
+                note="an infinite log score on a shared question: the difference is undefined",
+            )
+            rows.append(row)
+            continue
+        result = scoring.paired_compare(x, z, level=CI_LEVEL, n_resamples=n_resamples, seed=seed)
+        row.update(
+            n=result.n,
+            mean_diff=result.mean_diff,
+            ci=[result.ci_lo, result.ci_hi],
+            p_value=result.p_value,
+            meaningful=result.meaningful,
+            verdict=verdict([result.ci_lo, result.ci_hi], result.p_value, result.n, CI_LEVEL),
+            note=None
+            if result.meaningful
+            else f"only {result.n} shared questions: fewer than {MIN_SHARED} make this comparison meaningless",
+        )
+        rows.append(row)
+    return rows
+
+
+def convert_bits(stats: dict[str, Any]) -> dict[str, Any]:
+    """Log scores (and their CIs) from nats to bits."""
+    factor = 1.0 / math.log(2.0)
+    out = dict(stats)
+    for key in LOG_KEYS:
+        if isinstance(out.get(key), float):
+            out[key] = out[key] * factor
+    ci = dict(out.get("ci") or {})
+    for key in LOG_KEYS:
+        if ci.get(key):
+            ci[key] = [v * factor for v in ci[key]]
+    out["ci"] = ci
+    return out
+
+
+def _group_key(by: str | None) -> Callable[[Entry], list[str]]:
+    if by is None:
+        return lambda e: ["all"]
+    if by == "forecaster":
+        return lambda e: [e.forecaster]
+    if by == "experiment":
+        return lambda e: [e.experiment]
+    if by == "kind":
+        return lambda e: [e.kind]
+    if by == "tag":
+        return lambda e: e.tags or ["(untagged)"]
+    raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+
+
+def _reference(board: Board, baseline: str | None) -> list[Entry] | None:
+    if baseline is None:
+        return None
+    if baseline in BASELINES:
+        return board.baselines[baseline]
+    chosen = board.team if baseline == TEAM else [e for e in board.entries if e.forecaster == baseline]
+    if not chosen:
+        known = sorted({e.forecaster for e in board.entries})
+        raise InputError(
+            f"--baseline {baseline!r}: no scored predictions by that forecaster "
+            f"(use climatology, naive, team, or one of: {', '.join(known) or 'nobody yet'})"
+        )
+    return chosen
+
+
+def summarize(
+    board: Board,
+    *,
+    by: str | None = None,
+    baseline: str | None = None,
+    bits: bool = False,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The `score --json` document: one group per forecaster/experiment/tag/kind, or `all`."""
+    reference = _reference(board, baseline)
+    key = _group_key(by)
+    groups: dict[str, list[Entry]] = defaultdict(list)
+    for entry in board.entries:
+        for name in key(entry):
+            groups[name].append(entry)
+    ordered = sorted(groups.items(), key=lambda kv: kv[0])
+    if by == "forecaster":
+        if board.team:
+            ordered.append((TEAM, board.team))
+        if baseline in BASELINES and reference:
+            ordered.append((baseline, reference))
+    ref_maps = None
+    if reference is not None:
+        ref_maps = {s.key: _score_map(reference, s.key) for s in PAIRED}
+    result = []
+    for name, members in ordered:
+        stats = {"group": name, **group_stats(members, seed=seed)}
+        if name == TEAM:
+            stats["virtual"] = "median of the forecasters (mean log-odds for binary)"
+        if reference is not None:
+            stats["skill"] = skill_scores(members, reference, ref_maps)
+        result.append(convert_bits(stats) if bits else stats)
+    units = sorted({str(e.unit or "") for e in board.entries if e.kind == "quantity"})
+    return {
+        "groups": result,
+        "by": by or "all",
+        "baseline": baseline,
+        "include_late": board.include_late,
+        "log_unit": "bits" if bits else "nats",
+        "ci_level": CI_LEVEL,
+        "seed": seed,
+        "counts": board.counts,
+        "quantity_units": units,
+        "sealed": board.sealed,
+    }
+
+
+def comparison(board: Board, a: str, b: str, *, seed: int = 0, bits: bool = False) -> dict[str, Any]:
+    """`score --compare A B`: paired differences over the questions both answered."""
+    rows = compare(board.forecaster(a), board.forecaster(b), seed=seed)
+    if bits:
+        factor = 1.0 / math.log(2.0)
+        for row in rows:
+            if row["score"] in LOG_KEYS and row["mean_diff"] is not None:
+                row["mean_diff"] *= factor
+                row["ci"] = [v * factor for v in row["ci"]]
+    return {"a": a, "b": b, "ci_level": CI_LEVEL, "log_unit": "bits" if bits else "nats", "scores": rows}
+
+
+def score_report(
+    store: Store,
+    *,
+    by: str | None = None,
+    baseline: str | None = None,
+    include_late: bool = False,
+    bits: bool = False,
+    seed: int = 0,
+    experiment: str | None = None,
+    compare_pair: tuple[str, str] | None = None,
+    signed_only: bool = False,
+) -> dict[str, Any]:
+    """What `predtrack score` prints: the summary, and a comparison when asked."""
+    if by is not None and by not in GROUPINGS:
+        raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+    board = collect(store, include_late=include_late, experiment=experiment, signed_only=signed_only)
+    document = summarize(board, by=by, baseline=baseline, bits=bits, seed=seed)
+    document["signed_only"] = signed_only
+    if compare_pair is not None:
+        document["comparison"] = comparison(board, *compare_pair, seed=seed, bits=bits)
+    return document
