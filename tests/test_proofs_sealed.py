@@ -31,17 +31,24 @@ from predtrack.proofs.sealed import (
 STORE = "9b1d" * 16
 OTHER_STORE = "07aa" * 16
 WHEN = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+DIST = {"family": "normal", "mu": 15.0, "sigma": 1.8}
 
 
 def _payload(forecast: str = "12 to 18", forecaster: str = "bob") -> str:
     return sealed_payload(
-        question=12, forecaster=forecaster, kind="quantity", forecast=forecast, time=WHEN
+        question=12,
+        forecaster=forecaster,
+        kind="quantity",
+        forecast=forecast,
+        distribution=DIST,
+        time=WHEN,
     )
 
 
 def test_payload_is_canonical_json_of_the_bound_fields() -> None:
     assert _payload() == (
-        '{"forecast":"12 to 18","forecaster":"bob","kind":"quantity","question":12,'
+        '{"distribution":{"family":"normal","mu":15.0,"sigma":1.8},'
+        '"forecast":"12 to 18","forecaster":"bob","kind":"quantity","note":null,"question":12,'
         '"time":"2026-11-25T12:00:00.000000Z"}'
     )
     assert '"forecaster":"Zoë"' in _payload(forecaster="Zoë")
@@ -70,7 +77,9 @@ def test_commitment_opens_with_its_salt_and_payload_only() -> None:
     with pytest.raises(ProofError, match="not 32 bytes of hex"):
         check_opening(opening.commitment, Opening(opening.commitment, "ab" * 16, opening.payload))
     unbound = seal('{"forecast":"12 to 18"}')
-    with pytest.raises(ProofError, match="does not hold forecast, forecaster, kind"):
+    with pytest.raises(
+        ProofError, match="does not hold distribution, forecast, forecaster, kind, note"
+    ):
         check_opening(unbound.commitment, unbound)
 
 

@@ -7,15 +7,10 @@ verify, so signing or sealing a forecast stays as light as recording one.
 
 from __future__ import annotations
 
-from predtrack.errors import InputError, PredtrackError
+from predtrack.errors import InputError, ProofError
 
 HEX = frozenset("0123456789abcdef")
-
-
-class ProofError(PredtrackError):
-    """A signature, timestamp token, anchor or opening that was checked and does not hold."""
-
-    exit_code = 1
+__all__ = ["HEX", "ProofError", "check_digest", "run_tool"]
 
 
 def check_digest(digest: str, what: str = "digest") -> str:

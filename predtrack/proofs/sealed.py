@@ -1,7 +1,8 @@
 """Sealed forecasts: salted commitments, their openings, and the private openings file that keeps them.
 
 A forecast is committed as `sha256(salt ‖ payload)`, the payload being the canonical JSON of
-question, forecaster, kind, forecast text and time, the salt 32 bytes from `secrets` (a forecast
+question, forecaster, kind, forecast text, fitted distribution, note and time (the text alone
+does not fix the distribution: `--level`, `--ci` and `--log` change it), the salt 32 bytes from `secrets` (a forecast
 lives in a space small enough to brute-force without it). The opening (salt and payload) must
 reach the openings file, fsynced, before the commitment reaches the store: an opening without
 a commitment is harmless, a commitment without its opening can never be revealed.
@@ -14,7 +15,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,9 +24,10 @@ from urllib.parse import quote
 
 from predtrack.errors import InputError
 from predtrack.proofs import HEX, ProofError, check_digest
+from predtrack.store.types import canonical_json, iso_z
 
 SALT_BYTES = 32
-FIELDS = ("forecast", "forecaster", "kind", "question", "time")
+FIELDS = ("distribution", "forecast", "forecaster", "kind", "note", "question", "time")
 OPENINGS_ENV = "PREDTRACK_OPENINGS_DIR"
 FORMAT = 1
 _STORE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
@@ -44,14 +46,21 @@ class Opening:
 
 
 def sealed_payload(
-    *, question: int | str, forecaster: str, kind: str, forecast: str, time: datetime | str
+    *,
+    question: int | str,
+    forecaster: str,
+    kind: str,
+    forecast: str,
+    distribution: Mapping[str, Any],
+    time: datetime | str,
+    note: str | None = None,
 ) -> str:
     """The canonical JSON that a commitment binds (times as UTC ISO-8601 with `Z`)."""
-    from predtrack.store.types import canonical_json, iso_z
-
     stamp = iso_z(time) if isinstance(time, datetime) else time
     fields = {"forecast": forecast, "forecaster": forecaster, "kind": kind, "question": question}
-    return canonical_json({**fields, "time": stamp})
+    return canonical_json(
+        {**fields, "distribution": dict(distribution), "note": note, "time": stamp}
+    )
 
 
 def commitment_of(salt: bytes, payload: str) -> str:
@@ -117,9 +126,19 @@ def _header(store_id: str, forecaster: str) -> dict[str, Any]:
 
 def append_opening(path: Path, store_id: str, forecaster: str, opening: Opening) -> None:
     """Append one opening to `path` (mode 0600, created with its header), fsynced before returning."""
+    append_openings(path, store_id, forecaster, [opening])
+
+
+def append_openings(
+    path: Path, store_id: str, forecaster: str, openings: Sequence[Opening]
+) -> None:
+    """Append openings to `path` (mode 0600, created with its header), fsynced before returning."""
     import fcntl
 
-    line = json.dumps(opening.as_dict(), sort_keys=True, ensure_ascii=False) + "\n"
+    line = "".join(
+        json.dumps(opening.as_dict(), sort_keys=True, ensure_ascii=False) + "\n"
+        for opening in openings
+    )
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)

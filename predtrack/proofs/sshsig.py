@@ -6,6 +6,7 @@ import base64
 import binascii
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ VERIFY_TIMEOUT = 10.0
 _BEGIN, _END = "-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-----"
 # Key types the `sshsig` library verifies in-process; others go through `ssh-keygen -Y verify`.
 _IN_PROCESS = frozenset({"ssh-ed25519", "ssh-rsa"})
+# Messages signed per ssh-keygen run (file names on its command line).
+_FILES_PER_RUN = 2000
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,15 @@ def sign(message: bytes, key: PublicKey | None = None, *, timeout: float = SIGN_
     With ssh-agent, `key` (the forecaster's registered public key) says which agent key signs.
     When `key` is given, a signature by any other key is refused.
     """
+    return sign_many([message], key, timeout=timeout)[0]
+
+
+def sign_many(
+    messages: Sequence[bytes], key: PublicKey | None = None, *, timeout: float = SIGN_TIMEOUT
+) -> list[str]:
+    """Armored SSHSIGs over each message, by one key, in as few `ssh-keygen` runs as possible (see `sign`)."""
     key_file = os.environ.get(KEY_ENV)
+    signatures: list[str] = []
     with tempfile.TemporaryDirectory(prefix="predtrack-sign-") as scratch:
         if key_file:
             if not os.path.isfile(key_file):
@@ -88,26 +99,49 @@ def sign(message: bytes, key: PublicKey | None = None, *, timeout: float = SIGN_
                 f"no SSH key to sign with: set {KEY_ENV} to a private key file, "
                 "or run ssh-agent (SSH_AUTH_SOCK) with the key added"
             )
-        code, out, err = run_tool(
-            ["ssh-keygen", "-Y", "sign", "-n", NAMESPACE, "-f", key_file],
-            input=message,
-            what="ssh-keygen -Y sign",
-            timeout=timeout,
-            package="openssh-client",
-        )
+        for start in range(0, len(messages), _FILES_PER_RUN):
+            chunk = messages[start : start + _FILES_PER_RUN]
+            signatures += _run_sign(chunk, key_file, source, Path(scratch), timeout)
+    for signature in signatures:
+        try:
+            signer = signature_info(signature).key
+        except ProofError as error:
+            raise InputError(f"ssh-keygen gave no usable signature: {error}") from None
+        if key is not None and signer.blob != key.blob:
+            raise InputError(
+                f"{source} signed with key {signer.fingerprint}, "
+                f"but the registered key is {key.fingerprint}"
+            )
+    return signatures
+
+
+def _run_sign(
+    messages: Sequence[bytes], key_file: str, source: str, scratch: Path, timeout: float
+) -> list[str]:
+    """One `ssh-keygen -Y sign` run: the message on stdin, or several as files in `scratch`."""
+    command = ["ssh-keygen", "-Y", "sign", "-n", NAMESPACE, "-f", key_file]
+    files: list[Path] = []
+    if len(messages) > 1:
+        batch = Path(tempfile.mkdtemp(dir=scratch))
+        for number, message in enumerate(messages):
+            files.append(batch / f"m{number}")
+            files[-1].write_bytes(message)
+        command += [str(f) for f in files]
+    code, out, err = run_tool(
+        command,
+        input=messages[0] if not files else None,
+        what="ssh-keygen -Y sign",
+        timeout=timeout + len(files) * 0.05,
+        package="openssh-client",
+    )
     if code != 0:
         raise InputError(f"ssh-keygen could not sign with {source}: {err or f'exit {code}'}")
-    signature = out.decode("ascii", "replace")
+    if not files:
+        return [out.decode("ascii", "replace")]
     try:
-        signer = signature_info(signature).key
-    except ProofError as error:
-        raise InputError(f"ssh-keygen gave no usable signature: {error}") from None
-    if key is not None and signer.blob != key.blob:
-        raise InputError(
-            f"{source} signed with key {signer.fingerprint}, "
-            f"but the registered key is {key.fingerprint}"
-        )
-    return signature
+        return [Path(f"{f}.sig").read_text("ascii", "replace") for f in files]
+    except OSError:
+        raise InputError(f"ssh-keygen signed with {source} but wrote no signature file") from None
 
 
 def verify_signature(message: bytes, signature: str, key: PublicKey) -> SignatureInfo:
