@@ -1,18 +1,19 @@
-"""Speed of predtrack's scoring core against its peers and a plain numpy/scipy pipeline (DESIGN §9).
+"""Speed of predtrack's scoring core against plain numpy/scipy code and its peers, in one run.
 
 Run: python benchmarks/bench_scoring.py [--n N] [--repeat R] [--json]
 
-Figures (each the best of R timed runs after a warm-up, all measured in this run):
-- binary: Brier + log score + Murphy (10 bins) + CORP (Brier) + CORP (log) on N = 1,000,000
-  random forecasts; target <= 1.0 s and faster than model-diagnostics' `decompose` (Brier and
-  log loss) on the same arrays.  A plain numpy/scipy pipeline computing the same numbers without
-  validation is the machine's baseline.
-- CRPS of N normal forecasts; target within 1.2x of scoringrules' `crps_normal` (or of a plain
-  numpy formula when scoringrules is not installed).
-- extras (no design target, brief: "well under 1 s"): the CORP consistency band for 100,000
-  forecasts and `score_continuous` on 100,000 mixed distribution specs.
-The peers come from the `bench` extra (`pip install predtrack[bench]`); without them the rows
-say so and the targets fall back to the plain pipeline.
+Every row prints predtrack's time, the baseline measured in the same run and the ratio
+(predtrack / baseline); each time is the best of R timed runs after a warm-up.
+- binary: Brier + log score + Murphy (10 bins) + CORP (Brier and log, one PAV fit) on
+  N = 1,000,000 random forecasts; targets <= 1.5x a plain numpy/scipy pipeline computing the
+  same numbers without validation, and faster than model-diagnostics' `decompose`.
+- CRPS of N normal forecasts; target <= 1.1x scoringrules' `crps_normal`.
+- import: `import predtrack.scoring` in a fresh process against `import numpy`; it must not
+  load SciPy (the functions import it when called).
+- extras without a target: CORP from one fit against two `corp` calls, the CORP consistency
+  band, `score_continuous` on mixed specs and `crps_scales`, each against plain code.
+The peers come from the `bench` extra (`pip install -e '.[bench]'`); without them their rows
+say "not installed" and their targets are not checked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import argparse
 import json
 import os
 import platform
+import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -29,9 +32,11 @@ from typing import Any
 import numpy as np
 import scipy
 from scipy.optimize import isotonic_regression
-from scipy.special import erf, xlog1py, xlogy
+from scipy.special import betainc, erf, ndtr, ndtri, xlog1py, xlogy
 
 import predtrack.scoring as ps
+
+Row = dict[str, Any]
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -44,6 +49,32 @@ def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return min(times), result
 
 
+def row(
+    figure: str,
+    ours: float | None,
+    baseline: str,
+    base: float | None,
+    target: tuple[str, float] | None = None,
+) -> Row:
+    """One figure: predtrack's seconds, the baseline's, their ratio and whether it meets target.
+
+    ``target`` is ``("<=", 1.5)`` or ``("<", 1.0)``: the bound on the ratio.
+    """
+    ratio = ours / base if ours is not None and base else None
+    ok = None
+    if target is not None and ratio is not None:
+        ok = ratio <= target[1] if target[0] == "<=" else ratio < target[1]
+    return {
+        "figure": figure,
+        "seconds": ours,
+        "baseline": baseline,
+        "baseline_seconds": base,
+        "ratio": ratio,
+        "target": None if target is None else f"{target[0]} {target[1]}",
+        "ok": ok,
+    }
+
+
 # ------------------------------------------------------------------ binary pipelines
 
 
@@ -51,8 +82,7 @@ def predtrack_binary(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
     b = float(np.mean(ps.brier(p, y)))
     lg = float(np.mean(ps.log_score(p, y)))
     m = ps.murphy(p, y, bins=10)
-    cb = ps.corp(p, y, score="brier")
-    cl = ps.corp(p, y, score="log")
+    cb, cl = ps.corp_pair(p, y)
     return {
         "brier": b,
         "log": lg,
@@ -110,7 +140,15 @@ def model_diagnostics_binary(p: np.ndarray, y: np.ndarray) -> dict[str, float] |
     }
 
 
-# ------------------------------------------------------------------------------ CRPS
+def plain_band(p: np.ndarray, reps: int, rng: np.random.Generator) -> tuple[Any, Any]:
+    """The CORP consistency band without a cap on distinct values: resample, refit, quantiles."""
+    x, cnt = np.unique(p, return_counts=True)
+    draws = rng.binomial(cnt, x, size=(reps, x.size)) / cnt
+    cep = np.array([isotonic_regression(d, weights=cnt).x for d in draws])
+    return np.quantile(cep, 0.05, axis=0), np.quantile(cep, 0.95, axis=0)
+
+
+# ------------------------------------------------------------------------ distributions
 
 
 def plain_crps_normal(mu: np.ndarray, sigma: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -122,10 +160,12 @@ def plain_crps_normal(mu: np.ndarray, sigma: np.ndarray, x: np.ndarray) -> np.nd
     )
 
 
-def mixed_specs(n: int, rng: np.random.Generator) -> tuple[list[dict[str, Any]], np.ndarray]:
+LEVELS = [0.05, 0.25, 0.5, 0.75, 0.95]
+
+
+def mixed_specs(n: int) -> tuple[list[dict[str, Any]], np.ndarray]:
     specs: list[dict[str, Any]] = []
     xs = np.empty(n)
-    levels = [0.05, 0.25, 0.5, 0.75, 0.95]
     for i in range(n):
         kind = i % 4
         if kind == 0:
@@ -140,37 +180,114 @@ def mixed_specs(n: int, rng: np.random.Generator) -> tuple[list[dict[str, Any]],
         else:
             base = 10.0 + i % 3
             specs.append(
-                {"family": "quantiles", "levels": levels, "values": [base, 12.5, 14, 16, 20]}
+                {"family": "quantiles", "levels": LEVELS, "values": [base, 12.5, 14, 16, 20]}
             )
             xs[i] = 15.0
     return specs, xs
 
 
+def plain_continuous(specs: list[dict[str, Any]], xs: np.ndarray) -> dict[str, np.ndarray]:
+    """CRPS and PIT of the mixed specs, grouped by family with list comprehensions, no checks."""
+    crps = np.empty(len(specs))
+    pit = np.empty(len(specs))
+    fam = np.array([s["family"] for s in specs])
+    for name, keys in (("normal", "mu sigma"), ("lognormal", "mu sigma"), ("beta", "alpha beta")):
+        idx = np.flatnonzero(fam == name)
+        a, b = (np.array([specs[i][k] for i in idx], dtype=float) for k in keys.split())
+        x = xs[idx]
+        if name == "normal":
+            crps[idx] = plain_crps_normal(a, b, x)
+            pit[idx] = ndtr((x - a) / b)
+        elif name == "lognormal":
+            z = (np.log(x) - a) / b
+            mean = np.exp(a + b * b / 2)
+            crps[idx] = x * (2 * ndtr(z) - 1) - 2 * mean * (ndtr(z - b) + ndtr(b / np.sqrt(2)) - 1)
+            pit[idx] = ndtr(z)
+        else:
+            lb = scipy.special.betaln
+            f, f1 = betainc(a, b, x), betainc(a + 1, b, x)
+            gini = 2 * np.exp(lb(2 * a, 2 * b) - 2 * lb(a, b)) / (a + b)
+            crps[idx] = x * (2 * f - 1) + a / (a + b) * (1 - 2 * f1) - gini
+            pit[idx] = f
+    idx = np.flatnonzero(fam == "quantiles")
+    q = np.array([specs[i]["values"] for i in idx], dtype=float)
+    tau = np.array(LEVELS)
+    x = xs[idx][:, None]
+    crps[idx] = 2 * np.mean(((x < q) - tau) * (q - x), axis=1)
+    pit[idx] = [np.interp(v, row, tau) for v, row in zip(xs[idx], q, strict=True)]
+    return {"crps": crps, "pit": pit}
+
+
+def question_groups(
+    n_questions: int, per: int, rng: np.random.Generator
+) -> list[list[dict[str, Any]]]:
+    groups = []
+    for _ in range(n_questions):
+        mus = rng.normal(size=per)
+        sds = rng.uniform(0.5, 3.0, size=per)
+        groups.append(
+            [
+                {"family": "normal", "mu": float(m), "sigma": float(s)}
+                for m, s in zip(mus, sds, strict=True)
+            ]
+        )
+    return groups
+
+
+def plain_scales(groups: list[list[dict[str, Any]]]) -> np.ndarray:
+    """Median 90% width per question, one question at a time."""
+    z = float(ndtri(0.95) - ndtri(0.05))
+    return np.array([np.median([s["sigma"] * z for s in g]) for g in groups])
+
+
+# ------------------------------------------------------------------------------ import
+
+
+def import_seconds(module: str, repeat: int) -> float:
+    """Median wall time of `python -c "import <module>"` in a fresh process."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", f"import {module}"], check=True)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def scipy_loaded_by_import() -> bool:
+    code = "import sys, predtrack.scoring; print(any(m.startswith('scipy') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return out.stdout.strip() == "True"
+
+
 # ---------------------------------------------------------------------------- main
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1_000_000, help="forecasts (default 1e6)")
-    parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure")
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
-    opts = parser.parse_args()
-    n, repeat = opts.n, opts.repeat
+def measure(n: int, repeat: int) -> tuple[list[Row], list[Row]]:
+    """The timed rows and the agreement checks."""
     rng = np.random.default_rng(20240601)
-
     p = rng.uniform(size=n)
     y = (rng.uniform(size=n) < p).astype(np.float64)
+    rows: list[Row] = []
+    checks: list[Row] = []
 
     t_ours, ours = best_of(lambda: predtrack_binary(p, y), repeat)
     t_plain, plain = best_of(lambda: plain_binary(p, y), repeat)
     md_probe = model_diagnostics_binary(p[:1000], y[:1000])
+    t_md, md = (None, None)
     if md_probe is not None:
         t_md, md = best_of(lambda: model_diagnostics_binary(p, y), max(1, repeat // 2))
-    else:
-        t_md, md = None, None
+    what = f"binary {n:,}: Brier+log+Murphy+CORP(Brier,log)"
+    rows.append(row(what, t_ours, "plain numpy/scipy", t_plain, ("<=", 1.5)))
+    peer = "model-diagnostics" if md else "model-diagnostics (not installed)"
+    rows.append(row(what, t_ours, peer, t_md, ("<", 1.0)))
     agree = all(abs(ours[k] - plain[k]) <= 1e-9 for k in plain)
     if md is not None:
         agree = agree and all(abs(ours[k] - md[k]) <= 1e-9 for k in md)
+    checks.append({"figure": "binary: predtrack = plain = model-diagnostics (1e-9)", "ok": agree})
+
+    t_pair, _ = best_of(lambda: ps.corp_pair(p, y), repeat)
+    t_two, _ = best_of(lambda: (ps.corp(p, y, score="brier"), ps.corp(p, y, score="log")), repeat)
+    rows.append(row(f"CORP Brier+log {n:,}: corp_pair", t_pair, "two corp() calls", t_two))
 
     mu = rng.normal(size=n)
     sigma = rng.uniform(0.5, 2.0, size=n)
@@ -183,126 +300,108 @@ def main() -> None:
         t_sr, c_sr = best_of(lambda: sr.crps_normal(x, mu, sigma), repeat)
     except ImportError:
         t_sr, c_sr = None, None
+    what = f"CRPS normal {n:,}"
+    peer = "scoringrules" if t_sr else "scoringrules (not installed)"
+    rows.append(row(what, t_crps, peer, t_sr, ("<=", 1.1)))
+    rows.append(row(what, t_crps, "plain numpy formula", t_crps_plain))
     crps_agree = bool(np.allclose(c_ours, c_plain, rtol=0, atol=1e-12))
     if c_sr is not None:
         crps_agree = crps_agree and bool(np.allclose(c_ours, c_sr, rtol=0, atol=1e-12))
+    checks.append({"figure": "CRPS: predtrack = plain = scoringrules (1e-12)", "ok": crps_agree})
 
     m = 100_000
     pb = rng.uniform(size=m)
     yb = rng.uniform(size=m) < pb
-    t_band, _ = best_of(lambda: ps.corp_band(pb, yb, n_resamples=1000, seed=1), repeat)
     pb2 = np.round(pb, 2)
-    t_band2, _ = best_of(lambda: ps.corp_band(pb2, yb, n_resamples=1000, seed=1), repeat)
-    specs, xs = mixed_specs(m, rng)
-    t_batch, _ = best_of(lambda: ps.score_continuous(specs, xs), repeat)
+    t_band, _ = best_of(lambda: ps.corp_band(pb2, yb, n_resamples=1000, seed=1), repeat)
+    t_band_plain, _ = best_of(lambda: plain_band(pb2, 1000, np.random.default_rng(1)), repeat)
+    rows.append(row(f"corp_band {m:,} on a 0.01 grid, 1000 draws", t_band, "plain", t_band_plain))
+    t_band, _ = best_of(lambda: ps.corp_band(pb, yb, n_resamples=1000, seed=1), repeat)
+    t_band_plain, _ = best_of(lambda: plain_band(pb, 1000, np.random.default_rng(1)), 1)
+    rows.append(
+        row(f"corp_band {m:,} distinct, 1000 draws", t_band, "plain, uncapped", t_band_plain)
+    )
 
-    binary_ref = t_md if t_md is not None else None
-    rows: list[dict[str, Any]] = [
+    specs, xs = mixed_specs(m)
+    t_batch, batch = best_of(lambda: ps.score_continuous(specs, xs), repeat)
+    t_batch_plain, batch_plain = best_of(lambda: plain_continuous(specs, xs), repeat)
+    rows.append(
+        row(f"score_continuous {m:,} mixed specs", t_batch, "plain CRPS+PIT", t_batch_plain)
+    )
+    checks.append(
         {
-            "figure": f"binary {n:,}: predtrack Brier+log+Murphy+CORP(Brier,log)",
-            "seconds": t_ours,
-            "target": "<= 1.0 s and < model-diagnostics"
-            if binary_ref is not None
-            else "<= 1.0 s (model-diagnostics not installed)",
-            "ok": t_ours <= 1.0 and (binary_ref is None or t_ours < binary_ref),
-        },
+            "figure": "score_continuous: CRPS and PIT = plain (1e-9)",
+            "ok": bool(
+                np.allclose(batch["crps"], batch_plain["crps"], rtol=0, atol=1e-9)
+                and np.allclose(batch["pit"], batch_plain["pit"], rtol=0, atol=1e-9)
+            ),
+        }
+    )
+
+    groups = question_groups(10_000, 10, rng)
+    bounds = [None] * len(groups)
+    t_scale, s_ours = best_of(lambda: ps.crps_scales(groups, bounds), repeat)
+    t_scale_plain, s_plain = best_of(lambda: plain_scales(groups), repeat)
+    rows.append(row("crps_scales 10,000 questions x 10", t_scale, "plain loop", t_scale_plain))
+    checks.append(
         {
-            "figure": f"binary {n:,}: plain numpy/scipy pipeline (baseline)",
-            "seconds": t_plain,
-            "target": "",
-            "ok": None,
-        },
-        {
-            "figure": f"binary {n:,}: model-diagnostics decompose (Brier + log)",
-            "seconds": t_md,
-            "target": "" if t_md is not None else "not installed",
-            "ok": None,
-        },
-        {
-            "figure": "binary: results agree (predtrack vs plain vs model-diagnostics, 1e-9)",
-            "seconds": None,
-            "target": "yes",
-            "ok": agree,
-        },
-        {
-            "figure": f"CRPS normal {n:,}: predtrack",
-            "seconds": t_crps,
-            "target": "<= 1.2 x scoringrules"
-            if t_sr is not None
-            else "<= 1.2 x plain numpy (scoringrules not installed)",
-            "ok": t_crps <= 1.2 * (t_sr if t_sr is not None else t_crps_plain),
-        },
-        {
-            "figure": f"CRPS normal {n:,}: scoringrules.crps_normal",
-            "seconds": t_sr,
-            "target": "" if t_sr is not None else "not installed",
-            "ok": None,
-        },
-        {
-            "figure": f"CRPS normal {n:,}: plain numpy formula (baseline)",
-            "seconds": t_crps_plain,
-            "target": "",
-            "ok": None,
-        },
-        {
-            "figure": "CRPS: results agree (1e-12)",
-            "seconds": None,
-            "target": "yes",
-            "ok": crps_agree,
-        },
-        {
-            "figure": f"corp_band {m:,} distinct forecasts, 1000 resamples",
-            "seconds": t_band,
-            "target": "< 1.0 s",
-            "ok": t_band < 1.0,
-        },
-        {
-            "figure": f"corp_band {m:,} forecasts on a 0.01 grid, 1000 resamples",
-            "seconds": t_band2,
-            "target": "< 1.0 s",
-            "ok": t_band2 < 1.0,
-        },
-        {
-            "figure": f"score_continuous {m:,} mixed specs (incl. parsing)",
-            "seconds": t_batch,
-            "target": "< 1.0 s",
-            "ok": t_batch < 1.0,
-        },
-    ]
-    ratios = {
-        "predtrack_over_model_diagnostics": (t_ours / t_md) if t_md else None,
-        "predtrack_over_plain_binary": t_ours / t_plain,
-        "predtrack_over_scoringrules_crps": (t_crps / t_sr) if t_sr else None,
-    }
+            "figure": "crps_scales = plain (1e-9 relative)",
+            "ok": bool(np.allclose(s_ours, s_plain, rtol=1e-9, atol=0)),
+        }
+    )
+
+    reps = max(5, repeat)
+    t_imp = import_seconds("predtrack.scoring", reps)
+    t_np = import_seconds("numpy", reps)
+    rows.append(row("import predtrack.scoring (fresh process)", t_imp, "import numpy", t_np))
+    checks.append(
+        {"figure": "import predtrack.scoring loads no SciPy", "ok": not scipy_loaded_by_import()}
+    )
+    return rows, checks
+
+
+def fmt(v: Any, spec: str) -> str:
+    if v is None:
+        return "—"
+    return v if isinstance(v, str) else format(v, spec)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000, help="forecasts (default 1e6)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs per figure")
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    opts = parser.parse_args()
+    rows, checks = measure(opts.n, opts.repeat)
     machine = {
         "cores": os.cpu_count(),
+        "load": os.getloadavg()[0],
         "python": sys.version.split()[0],
         "numpy": np.__version__,
         "scipy": scipy.__version__,
         "platform": platform.platform(),
-        "repeat": repeat,
+        "repeat": opts.repeat,
     }
+    failed = any(r["ok"] is False for r in rows + checks)
     if opts.json:
-        print(json.dumps({"machine": machine, "rows": rows, "ratios": ratios}, indent=2))
-        sys.exit(0 if all(r["ok"] is not False for r in rows) else 1)
-
+        print(json.dumps({"machine": machine, "rows": rows, "checks": checks}, indent=2))
+        sys.exit(1 if failed else 0)
     print(
-        f"best of {repeat} runs after warm-up; {machine['cores']} cores, Python "
-        f"{machine['python']}, numpy {machine['numpy']}, scipy {machine['scipy']}"
+        f"best of {opts.repeat} runs after warm-up; {machine['cores']} cores, load "
+        f"{machine['load']:.2f}, Python {machine['python']}, numpy {machine['numpy']}, "
+        f"scipy {machine['scipy']}"
     )
-    print(f"{'figure':66} {'measured':>10}  {'target':34} ok")
+    print(f"{'figure':48} {'predtrack':>10}  {'baseline':34} {'base s':>8} {'ratio':>6} target ok")
     for r in rows:
-        sec = "" if r["seconds"] is None else f"{r['seconds']:.4f} s"
         ok = "" if r["ok"] is None else ("pass" if r["ok"] else "FAIL")
-        print(f"{r['figure']:66} {sec:>10}  {r['target']:34} {ok}")
-    print(
-        "ratios: predtrack/model-diagnostics "
-        + (f"{ratios['predtrack_over_model_diagnostics']:.2f}" if t_md else "n/a")
-        + f", predtrack/plain {ratios['predtrack_over_plain_binary']:.2f}"
-        + ", CRPS predtrack/scoringrules "
-        + (f"{ratios['predtrack_over_scoringrules_crps']:.2f}" if t_sr else "n/a")
-    )
-    sys.exit(0 if all(r["ok"] is not False for r in rows) else 1)
+        target = r["target"] or ""
+        print(
+            f"{r['figure']:48} {fmt(r['seconds'], '.4f'):>10}  {r['baseline']:34} "
+            f"{fmt(r['baseline_seconds'], '.4f'):>8} {fmt(r['ratio'], '.2f'):>6} {target:6} {ok}"
+        )
+    for c in checks:
+        print(f"check: {c['figure']:70} {'pass' if c['ok'] else 'FAIL'}")
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":

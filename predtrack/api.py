@@ -57,7 +57,13 @@ def _flat(group: Mapping[str, Any]) -> dict[str, Any]:
 class Study:
     """One predtrack store, opened for a script or a notebook (`predtrack.open`)."""
 
-    def __init__(self, db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None) -> None:
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = True,
+        user: str | None = None,
+    ) -> None:
         from predtrack.identity import current_user
         from predtrack.store.engine import locate
         from predtrack.store.schema import init_store, open_store
@@ -72,7 +78,12 @@ class Study:
     def __enter__(self) -> Study:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -129,19 +140,38 @@ class Study:
                 title, forecast = None, title
             if title is not None or forecast is None:
                 raise InputError("with question= give only the forecast")
-            prediction = NewPrediction(str(question), user, forecast, experiment=experiment, **options)
+            prediction = NewPrediction(
+                str(question), user, forecast, experiment=experiment, **options
+            )
             return register(self.store, [], [prediction], by=user, sign=sign, sealed=sealed)
         if title is None or forecast is None:
             raise InputError("give a title and a forecast, or question= and a forecast")
         spec = NewQuestion(
-            experiment=experiment or DEFAULT_EXPERIMENT, title=title, kind=kind, key=key, unit=unit,
-            tags=list(tags), bounds=bounds, ordered=ordered, categories=categories, rule=rule,
-            rule_dir=str(Path(rule_dir or os.getcwd()).absolute()), if_run_fails=if_run_fails,
+            experiment=experiment or DEFAULT_EXPERIMENT,
+            title=title,
+            kind=kind,
+            key=key,
+            unit=unit,
+            tags=list(tags),
+            bounds=bounds,
+            ordered=ordered,
+            categories=categories,
+            rule=rule,
+            rule_dir=str(Path(rule_dir or os.getcwd()).absolute()),
+            if_run_fails=if_run_fails,
         )
         prediction = NewPrediction(spec, user, forecast, **options)
         return register(self.store, [spec], [prediction], by=user, sign=sign, sealed=sealed)
 
-    def register(self, source: str | os.PathLike[str] | Mapping[str, Any], *, by: str | None = None, rule_dir: str | os.PathLike[str] | None = None, sign: bool = False, sealed: bool = False) -> Any:
+    def register(
+        self,
+        source: str | os.PathLike[str] | Mapping[str, Any],
+        *,
+        by: str | None = None,
+        rule_dir: str | os.PathLike[str] | None = None,
+        sign: bool = False,
+        sealed: bool = False,
+    ) -> Any:
         """Register a bulk file (TOML or JSON), or the same structure as a dict, all or nothing
         (`sign`/`sealed` as for `predict`, applied to your own forecasts)."""
         from predtrack.bulk import load_bulk, load_document
@@ -150,18 +180,36 @@ class Study:
         user = self._by(by)
         if isinstance(source, Mapping):
             folder = str(Path(rule_dir or os.getcwd()).absolute())
-            parsed = load_document(dict(source), name="the registration", rule_dir=folder, default_forecaster=user)
+            parsed = load_document(
+                dict(source), name="the registration", rule_dir=folder, default_forecaster=user
+            )
         else:
             parsed = load_bulk(Path(source), default_forecaster=user)
         questions, predictions, descriptions = parsed
-        return register(self.store, questions, predictions, by=user, descriptions=descriptions, sign=sign, sealed=sealed)
+        return register(
+            self.store, questions, predictions, by=user, descriptions=descriptions, sign=sign,
+            sealed=sealed,
+        )  # fmt: skip
 
-    def link(self, paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *, experiment: str, supersede: bool = False, by: str | None = None) -> Any:
+    def link(
+        self,
+        paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        *,
+        experiment: str,
+        supersede: bool = False,
+        by: str | None = None,
+    ) -> Any:
         """Record result files for an experiment (locks it)."""
         from predtrack.link import link
 
         items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
-        return link(self.store, [os.fspath(p) for p in items], experiment=experiment, by=self._by(by), supersede=supersede)
+        return link(
+            self.store,
+            [os.fspath(p) for p in items],
+            experiment=experiment,
+            by=self._by(by),
+            supersede=supersede,
+        )
 
     def lock(self, experiment: str, *, by: str | None = None) -> Any:
         """Lock an experiment: later predictions on it are late."""
@@ -196,28 +244,57 @@ class Study:
         if question is None:
             if given.has_value() or annul or correct or rerun:
                 raise InputError("manual outcomes need the question they resolve")
-            return resolve_pending(self.store, by=self._by(by), experiment=experiment, dry_run=dry_run, final=final, allow_outside=allow_outside)
-        return resolve_manual(self.store, str(question), given, by=self._by(by), experiment=experiment, allow_outside=allow_outside)
+            return resolve_pending(
+                self.store,
+                by=self._by(by),
+                experiment=experiment,
+                dry_run=dry_run,
+                final=final,
+                allow_outside=allow_outside,
+            )
+        return resolve_manual(
+            self.store,
+            str(question),
+            given,
+            by=self._by(by),
+            experiment=experiment,
+            allow_outside=allow_outside,
+        )
 
     # --- proofs: keys, anchors, sealed forecasts ---
 
-    def key_add(self, name: str, pubkey: str | os.PathLike[str] | None = None, *, github_keys: str | os.PathLike[str] | None = None, by: str | None = None) -> Any:
-        """Register `name`'s SSH public key (a .pub file or key line), or every key of a GitHub `USER.keys` file."""
+    def key_add(
+        self,
+        name: str,
+        pubkey: str | os.PathLike[str] | None = None,
+        *,
+        github_keys: str | os.PathLike[str] | None = None,
+        by: str | None = None,
+    ) -> Any:
+        """Register `name`'s SSH public key (a .pub file or key line), or every key of a GitHub
+        `USER.keys` file."""
         from predtrack.proofs.keyring import add_keys, read_key_argument
         from predtrack.proofs.keys import read_public_keys
 
         if (pubkey is None) == (github_keys is None):
             raise InputError("give pubkey (a .pub file) or github_keys=FILE")
-        keys = [read_key_argument(pubkey)] if pubkey is not None else read_public_keys(github_keys or "")
+        if pubkey is not None:
+            keys = [read_key_argument(pubkey)]
+        else:
+            keys = read_public_keys(github_keys or "")
         return add_keys(self.store, name, keys, by=self._by(by))
 
-    def key_rotate(self, name: str, pubkey: str | os.PathLike[str], *, by: str | None = None) -> Any:
+    def key_rotate(
+        self, name: str, pubkey: str | os.PathLike[str], *, by: str | None = None
+    ) -> Any:
         """Replace `name`'s active keys by a new one (old signatures stay valid for their time)."""
         from predtrack.proofs.keyring import read_key_argument, rotate_key
 
         return rotate_key(self.store, name, read_key_argument(pubkey), by=self._by(by))
 
-    def key_revoke(self, name: str, *, fingerprint: str | None = None, by: str | None = None) -> Any:
+    def key_revoke(
+        self, name: str, *, fingerprint: str | None = None, by: str | None = None
+    ) -> Any:
         """Revoke `name`'s keys (or the one with `fingerprint`): they sign nothing from now on."""
         from predtrack.proofs.keyring import revoke_keys
 
@@ -229,14 +306,29 @@ class Study:
 
         return Table(list_keys(self.store, forecaster=name).rows)
 
-    def anchor(self, *, tsa: str | None = None, git: str | os.PathLike[str] | None = None, timeout: float = 10.0, by: str | None = None) -> Any:
-        """Anchor the ledger head with an RFC 3161 token from the TSA at `tsa` and/or a commit in `git`."""
+    def anchor(
+        self,
+        *,
+        tsa: str | None = None,
+        git: str | os.PathLike[str] | None = None,
+        timeout: float = 10.0,
+        by: str | None = None,
+    ) -> Any:
+        """Anchor the ledger head: an RFC 3161 token from the TSA at `tsa`, a commit in `git`."""
         from predtrack.proofs.anchors import anchor
 
         return anchor(self.store, by=self._by(by), tsa_url=tsa, git_repo=git, timeout=timeout)
 
-    def reveal(self, *, experiment: str | None = None, openings: str | os.PathLike[str] | None = None, sign: bool = False, by: str | None = None) -> Any:
-        """Publish sealed forecasts from your openings file (or `openings`) as predictions dated by their commitments."""
+    def reveal(
+        self,
+        *,
+        experiment: str | None = None,
+        openings: str | os.PathLike[str] | None = None,
+        sign: bool = False,
+        by: str | None = None,
+    ) -> Any:
+        """Publish your sealed forecasts (from your openings file, or `openings`) as predictions
+        dated by their commitments."""
         from predtrack.proofs.seals import reveal
 
         path = None if openings is None else Path(openings)
@@ -244,18 +336,46 @@ class Study:
 
     # --- reading ---
 
-    def questions(self, *, experiment: str | None = None, status: str | None = None, kind: str | None = None, tag: str | None = None, reveal: bool = False, by: str | None = None) -> Table:
+    def questions(
+        self,
+        *,
+        experiment: str | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        tag: str | None = None,
+        reveal: bool = False,
+        by: str | None = None,
+    ) -> Table:
         """Questions as `list --json` gives them (blind by default on open questions)."""
         from predtrack.questions import list_questions
 
-        views = list_questions(self.store, viewer=self._by(by), reveal=reveal, experiment=experiment, status=status, kind=kind, tag=tag)
+        views = list_questions(
+            self.store,
+            viewer=self._by(by),
+            reveal=reveal,
+            experiment=experiment,
+            status=status,
+            kind=kind,
+            tag=tag,
+        )
         return Table(View(v) for v in views)
 
-    def question(self, ref: str | int, *, reveal: bool = False, by: str | None = None, experiment: str | None = None) -> View:
+    def question(
+        self,
+        ref: str | int,
+        *,
+        reveal: bool = False,
+        by: str | None = None,
+        experiment: str | None = None,
+    ) -> View:
         """One question as `show --json` gives it."""
         from predtrack.questions import show_question
 
-        return View(show_question(self.store, str(ref), viewer=self._by(by), reveal=reveal, experiment=experiment))
+        return View(
+            show_question(
+                self.store, str(ref), viewer=self._by(by), reveal=reveal, experiment=experiment
+            )
+        )
 
     def experiments(self) -> Table:
         """Experiments with their counts and lock times."""
@@ -269,18 +389,49 @@ class Study:
 
         return score_report(self.store, **options)
 
-    def scores(self, *, by: str | None = None, baseline: str | None = None, include_late: bool = False, bits: bool = False, seed: int = 0, experiment: str | None = None, signed_only: bool = False) -> Any:
+    def scores(
+        self,
+        *,
+        by: str | None = None,
+        baseline: str | None = None,
+        include_late: bool = False,
+        bits: bool = False,
+        seed: int = 0,
+        experiment: str | None = None,
+        signed_only: bool = False,
+    ) -> Any:
         """One row per group (as `score --json`, CIs as `_lo`/`_hi` columns, skill as `skill_*`)."""
-        document = self.score_document(by=by, baseline=baseline, include_late=include_late, bits=bits, seed=seed, experiment=experiment, signed_only=signed_only)
+        document = self.score_document(
+            by=by,
+            baseline=baseline,
+            include_late=include_late,
+            bits=bits,
+            seed=seed,
+            experiment=experiment,
+            signed_only=signed_only,
+        )
         return _frame([_flat(g) for g in document["groups"]])
 
-    def scored_predictions(self, *, include_late: bool = False, experiment: str | None = None) -> Any:
+    def scored_predictions(
+        self, *, include_late: bool = False, experiment: str | None = None
+    ) -> Any:
         """One row per scored prediction: the columns of `export --format csv --scored`."""
         from predtrack.score import collect, scored_rows
 
-        return _frame(scored_rows(collect(self.store, include_late=include_late, experiment=experiment)))
+        return _frame(
+            scored_rows(collect(self.store, include_late=include_late, experiment=experiment))
+        )
 
-    def compare(self, a: str, b: str, *, include_late: bool = False, seed: int = 0, bits: bool = False, experiment: str | None = None) -> Any:
+    def compare(
+        self,
+        a: str,
+        b: str,
+        *,
+        include_late: bool = False,
+        seed: int = 0,
+        bits: bool = False,
+        experiment: str | None = None,
+    ) -> Any:
         """Paired differences between two forecasters, as `score --compare A B`."""
         from predtrack.score import collect, comparison
 
@@ -293,15 +444,24 @@ class Study:
 
         return write_report(self.store, Path(path), ReportOptions(**options))
 
-    def verify(self, *, against: str | None = None, tsa_ca: str | os.PathLike[str] | None = None, git: str | os.PathLike[str] | None = None) -> Any:
-        """Check the chain, every row, the guards, the evidence files, signatures, anchors (tokens
-        against the CA file `tsa_ca`, commits in the repository `git`) and sealed forecasts."""
+    def verify(
+        self,
+        *,
+        against: str | None = None,
+        tsa_ca: str | os.PathLike[str] | None = None,
+        git: str | os.PathLike[str] | None = None,
+    ) -> Any:
+        """Check the chain, every row, the guards, the evidence files, the signatures, the anchors
+        (tokens against the CA file `tsa_ca`, commits in the repository `git`) and the sealed
+        forecasts (`.ok`, `.problems`, `.sections`)."""
         from predtrack.integrity import verify
 
         return verify(
-            self.store, against=against, tsa_ca=None if tsa_ca is None else Path(tsa_ca),
+            self.store,
+            against=against,
+            tsa_ca=None if tsa_ca is None else Path(tsa_ca),
             git=None if git is None else os.fspath(git),
-        )  # fmt: skip
+        )
 
     def head(self, *, full: bool = False) -> str:
         """The ledger head `SEQ:HEX16` to publish."""
@@ -310,6 +470,8 @@ class Study:
         return head(self.store, full=full)
 
 
-def open(db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None) -> Study:  # noqa: A001
+def open(
+    db: str | os.PathLike[str] | None = None, *, create: bool = True, user: str | None = None
+) -> Study:
     """Open (creating it if needed) the store at `db`, else `PREDTRACK_DB`, else ./predictions.db."""
     return Study(db, create=create, user=user)

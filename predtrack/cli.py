@@ -204,7 +204,9 @@ def db_current(db: str | None, as_json: bool) -> None:
         show(info, True)
         return
     state = "up to date" if info["up_to_date"] else "run `predtrack db upgrade`"
-    click.echo(f"{info['database']}: revision {info['revision'] or 'none'} (newest {info['head']}): {state}")
+    click.echo(
+        f"{info['database']}: revision {info['revision'] or 'none'} (newest {info['head']}): {state}"
+    )
 
 
 @db.command("upgrade")
@@ -235,7 +237,9 @@ def db_upgrade(as_json: bool, db: str | None) -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, metavar="[TITLE] FORECAST")
-@click.option("-q", "--question", "question_ref", metavar="ID|KEY", help="Forecast on an existing question.")
+@click.option(
+    "-q", "--question", "question_ref", metavar="ID|KEY", help="Forecast on an existing question."
+)
 @click.option(
     "-f",
     "--file",
@@ -243,15 +247,28 @@ def db_upgrade(as_json: bool, db: str | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Register many questions and forecasts from a TOML or JSON file, all or nothing.",
 )
-@click.option("-e", "--experiment", metavar="NAME", help="Experiment (created on first use) [default: default].")
+@click.option(
+    "-e",
+    "--experiment",
+    metavar="NAME",
+    help="Experiment (created on first use) [default: default].",
+)
 @click.option("--key", help="Short name for the question, unique in its experiment.")
-@click.option("--kind", type=click.Choice(KINDS), help="Kind of question [default: inferred from the forecast].")
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    help="Kind of question [default: inferred from the forecast].",
+)
 @click.option("--unit", help="Unit of a quantity, e.g. 'maze size'.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option("--note", help="Your rationale, kept with the prediction.")
-@click.option("--bounds", nargs=2, type=float, metavar="LO HI", help="Possible range of a quantity.")
+@click.option(
+    "--bounds", nargs=2, type=float, metavar="LO HI", help="Possible range of a quantity."
+)
 @click.option("--ordered", is_flag=True, help="Categories are ordered (scored with RPS too).")
-@click.option("--rule", metavar="FILE#SELECTOR", help="How the outcome will be read from result files.")
+@click.option(
+    "--rule", metavar="FILE#SELECTOR", help="How the outcome will be read from result files."
+)
 @click.option(
     "--if-run-fails",
     type=click.Choice(["pending", "annul"]),
@@ -259,10 +276,20 @@ def db_upgrade(as_json: bool, db: str | None) -> None:
 )
 @click.option("--level", metavar="P", help="Level of an 'A to B' interval or --ci [default: 0.9].")
 @click.option("--ci", nargs=2, metavar="LO HI", help="Interval around a point forecast.")
-@click.option("--log", "log_scale", is_flag=True, help="Fit the interval on the log scale (lognormal).")
+@click.option(
+    "--log", "log_scale", is_flag=True, help="Fit the interval on the log scale (lognormal)."
+)
 @click.option("--normalize", is_flag=True, help="Rescale category probabilities to sum to 1.")
-@click.option("--sign", is_flag=True, help="Sign your forecasts with your registered SSH key (ssh-agent or $PREDTRACK_SSH_KEY).")
-@click.option("--sealed", is_flag=True, help="Store only a commitment; the forecast stays in your openings file until `reveal`.")
+@click.option(
+    "--sign",
+    is_flag=True,
+    help="Sign your forecasts with your registered SSH key (ssh-agent or $PREDTRACK_SSH_KEY).",
+)
+@click.option(
+    "--sealed",
+    is_flag=True,
+    help="Store only a commitment; the forecast stays in your openings file until `reveal`.",
+)
 @json_option
 @by_option
 @db_option
@@ -324,7 +351,9 @@ def predict(
         if len(args) != 1:
             raise click.UsageError("with --question give exactly one FORECAST")
         if any(v for v in question_options if v not in (None, (), False)):
-            raise click.UsageError("question options (--key, --kind, --rule, ...) only apply to a new question")
+            raise click.UsageError(
+                "question options (--key, --kind, --rule, ...) only apply to a new question"
+            )
         questions, descriptions = [], {}
         predictions = [NewPrediction(question_ref, user, args[0], experiment=experiment, **options)]
     else:
@@ -387,7 +416,9 @@ def experiment() -> None:
 @json_option
 @by_option
 @db_option
-def experiment_add(name: str, description: str | None, as_json: bool, by: str | None, db: str | None) -> None:
+def experiment_add(
+    name: str, description: str | None, as_json: bool, by: str | None, db: str | None
+) -> None:
     """Create an experiment (predict -e NAME also creates it on first use).
 
     \b
@@ -428,12 +459,29 @@ def experiment_list(as_json: bool, db: str | None) -> None:
 
 @cli.command()
 @click.argument("locations", nargs=-1, required=True, metavar="FILE_OR_URI...")
-@click.option("-e", "--experiment", metavar="NAME", required=True, help="The experiment the results belong to.")
-@click.option("--supersede", is_flag=True, help="A file linked before has changed: record it as replacing the old one.")
+@click.option(
+    "-e",
+    "--experiment",
+    metavar="NAME",
+    required=True,
+    help="The experiment the results belong to.",
+)
+@click.option(
+    "--supersede",
+    is_flag=True,
+    help="A file linked before has changed: record it as replacing the old one.",
+)
 @json_option
 @by_option
 @db_option
-def link(locations: tuple[str, ...], experiment: str, supersede: bool, as_json: bool, by: str | None, db: str | None) -> None:
+def link(
+    locations: tuple[str, ...],
+    experiment: str,
+    supersede: bool,
+    as_json: bool,
+    by: str | None,
+    db: str | None,
+) -> None:
     """Record result files (path, sha256, size, time) or run URIs; locks the experiment.
 
     \b
@@ -443,24 +491,49 @@ def link(locations: tuple[str, ...], experiment: str, supersede: bool, as_json: 
     """
     from predtrack.link import link as link_artifacts
 
-    result = link_artifacts(_store(db), list(locations), experiment=experiment, by=_user(by), supersede=supersede)
+    result = link_artifacts(
+        _store(db), list(locations), experiment=experiment, by=_user(by), supersede=supersede
+    )
     show(result, as_json)
 
 
 @cli.command()
 @click.argument("question", required=False)
-@click.option("-e", "--experiment", metavar="NAME", help="Only this experiment (or where to look up QUESTION).")
+@click.option(
+    "-e",
+    "--experiment",
+    metavar="NAME",
+    help="Only this experiment (or where to look up QUESTION).",
+)
 @click.option("--dry-run", is_flag=True, help="Show what would be resolved; write nothing.")
-@click.option("--final", is_flag=True, help="Declare the experiment's runs complete: missing runs count as failed.")
-@click.option("--allow-outside", is_flag=True, help="Read rule files outside the folder each rule was registered from.")
+@click.option(
+    "--final",
+    is_flag=True,
+    help="Declare the experiment's runs complete: missing runs count as failed.",
+)
+@click.option(
+    "--allow-outside",
+    is_flag=True,
+    help="Read rule files outside the folder each rule was registered from.",
+)
 @click.option("--value", type=float, help="Manual outcome of a quantity or fraction question.")
 @click.option("--yes/--no", "yes", default=None, help="Manual outcome of a binary question.")
 @click.option("--category", help="Manual outcome of a categorical question.")
-@click.option("--successes", type=int, metavar="K", help="Manual outcome of a fraction: K successes ...")
+@click.option(
+    "--successes", type=int, metavar="K", help="Manual outcome of a fraction: K successes ..."
+)
 @click.option("--trials", type=int, metavar="N", help="... out of N trials.")
 @click.option("--annul", metavar="REASON", help="Annul the question: it is never scored.")
-@click.option("--correct", metavar="REASON", help="Replace an earlier resolution; the old one stays in the history.")
-@click.option("--rerun", is_flag=True, help="With --correct: evaluate the question's rule again on today's files.")
+@click.option(
+    "--correct",
+    metavar="REASON",
+    help="Replace an earlier resolution; the old one stays in the history.",
+)
+@click.option(
+    "--rerun",
+    is_flag=True,
+    help="With --correct: evaluate the question's rule again on today's files.",
+)
 @json_option
 @by_option
 @db_option
@@ -512,18 +585,30 @@ def resolve(
 
         with progress_bar("Reading results") as progress:
             run = resolve_pending(
-                _store(db), by=user, experiment=experiment, dry_run=dry_run, final=final,
-                allow_outside=allow_outside, progress=progress,
+                _store(db),
+                by=user,
+                experiment=experiment,
+                dry_run=dry_run,
+                final=final,
+                allow_outside=allow_outside,
+                progress=progress,
             )
         show(run, as_json)
         if run.failed:
             sys.exit(1)
         return
     if dry_run or final:
-        raise click.UsageError("--dry-run and --final apply to resolving all pending rules (no QUESTION)")
+        raise click.UsageError(
+            "--dry-run and --final apply to resolving all pending rules (no QUESTION)"
+        )
     from predtrack.resolve import resolve_manual
 
-    show(resolve_manual(_store(db), question, given, by=user, experiment=experiment, allow_outside=allow_outside), as_json)
+    show(
+        resolve_manual(
+            _store(db), question, given, by=user, experiment=experiment, allow_outside=allow_outside
+        ),
+        as_json,
+    )
 
 
 # --- reading ---
@@ -531,7 +616,9 @@ def resolve(
 
 @cli.command("list")
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
-@click.option("--status", type=click.Choice(["pending", "resolved", "annulled"]), help="Only this status.")
+@click.option(
+    "--status", type=click.Choice(["pending", "resolved", "annulled"]), help="Only this status."
+)
 @click.option("--kind", type=click.Choice(KINDS))
 @click.option("--tag", help="Only questions with this tag.")
 @click.option("--reveal", is_flag=True, help="Show others' predictions on open questions too.")
@@ -539,8 +626,14 @@ def resolve(
 @json_option
 @db_option
 def list_command(
-    experiment: str | None, status: str | None, kind: str | None, tag: str | None, reveal: bool,
-    by: str | None, as_json: bool, db: str | None,
+    experiment: str | None,
+    status: str | None,
+    kind: str | None,
+    tag: str | None,
+    reveal: bool,
+    by: str | None,
+    as_json: bool,
+    db: str | None,
 ) -> None:
     """List questions with their status and outcome.
 
@@ -553,7 +646,13 @@ def list_command(
     from predtrack.render import question_list
 
     views = list_questions(
-        _store(db), viewer=_user(by), reveal=reveal, experiment=experiment, status=status, kind=kind, tag=tag
+        _store(db),
+        viewer=_user(by),
+        reveal=reveal,
+        experiment=experiment,
+        status=status,
+        kind=kind,
+        tag=tag,
     )
     if as_json:
         show(views, True)
@@ -564,11 +663,20 @@ def list_command(
 @cli.command("show")
 @click.argument("question")
 @click.option("-e", "--experiment", metavar="NAME", help="Look the key up in this experiment.")
-@click.option("--reveal", is_flag=True, help="Show others' predictions even if you have not predicted.")
+@click.option(
+    "--reveal", is_flag=True, help="Show others' predictions even if you have not predicted."
+)
 @by_option
 @json_option
 @db_option
-def show_command(question: str, experiment: str | None, reveal: bool, by: str | None, as_json: bool, db: str | None) -> None:
+def show_command(
+    question: str,
+    experiment: str | None,
+    reveal: bool,
+    by: str | None,
+    as_json: bool,
+    db: str | None,
+) -> None:
     """Show one question (by id, key or EXPERIMENT/KEY) with its predictions.
 
     Others' predictions on an open question stay hidden until you have predicted on it:
@@ -582,7 +690,9 @@ def show_command(question: str, experiment: str | None, reveal: bool, by: str | 
     from predtrack.questions import show_question
     from predtrack.render import question_detail
 
-    view = show_question(_store(db), question, viewer=_user(by), reveal=reveal, experiment=experiment)
+    view = show_question(
+        _store(db), question, viewer=_user(by), reveal=reveal, experiment=experiment
+    )
     if as_json:
         show(view, True)
     else:
@@ -614,12 +724,25 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
 
 
 @cli.command()
-@click.option("--against", metavar="SEQ:HEX", help="A published head that must still be in the chain.")
-@click.option("--tsa-ca", type=click.Path(dir_okay=False, path_type=Path), help="PEM file of the CA(s) that timestamp tokens must chain to.")
-@click.option("--git", "git_repo", metavar="REPO", help="A git repository holding anchor commits of this store.")
+@click.option(
+    "--against", metavar="SEQ:HEX", help="A published head that must still be in the chain."
+)
+@click.option(
+    "--tsa-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM file of the CA(s) timestamp tokens must chain to.",
+)
+@click.option(
+    "--git",
+    "git_repo",
+    metavar="REPO",
+    help="A git repository holding anchor commits of this store.",
+)
 @json_option
 @db_option
-def verify(against: str | None, tsa_ca: Path | None, git_repo: str | None, as_json: bool, db: str | None) -> None:
+def verify(
+    against: str | None, tsa_ca: Path | None, git_repo: str | None, as_json: bool, db: str | None
+) -> None:
     """Recompute the hash chain and check every row against it, and the signatures, timestamp
     tokens, git anchors and sealed forecasts; exit 1 on any problem.
 
@@ -642,10 +765,24 @@ def verify(against: str | None, tsa_ca: Path | None, git_repo: str | None, as_js
 
 @cli.command()
 @click.option("--by", type=click.Choice(GROUPINGS), help="One row per group.")
-@click.option("--baseline", metavar="NAME", help="Skill against climatology, naive, team, or a forecaster.")
-@click.option("--compare", "compare_pair", nargs=2, metavar="A B", help="Paired differences between two forecasters.")
-@click.option("--include-late", is_flag=True, help="Score late predictions too (default: pre-registered only).")
-@click.option("--signed-only", is_flag=True, help="Score only predictions signed with the forecaster's key.")
+@click.option(
+    "--baseline", metavar="NAME", help="Skill against climatology, naive, team, or a forecaster."
+)
+@click.option(
+    "--compare",
+    "compare_pair",
+    nargs=2,
+    metavar="A B",
+    help="Paired differences between two forecasters.",
+)
+@click.option(
+    "--include-late",
+    is_flag=True,
+    help="Score late predictions too (default: pre-registered only).",
+)
+@click.option(
+    "--signed-only", is_flag=True, help="Score only predictions signed with the forecaster's key."
+)
 @click.option("--bits", is_flag=True, help="Log scores in bits instead of nats.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
 @click.option("--wide", is_flag=True, help="Every column and CI, however wide the terminal.")
@@ -653,8 +790,17 @@ def verify(against: str | None, tsa_ca: Path | None, git_repo: str | None, as_js
 @json_option
 @db_option
 def score(
-    by: str | None, baseline: str | None, compare_pair: tuple[str, str] | None, include_late: bool,
-    signed_only: bool, bits: bool, seed: int, wide: bool, experiment: str | None, as_json: bool, db: str | None,
+    by: str | None,
+    baseline: str | None,
+    compare_pair: tuple[str, str] | None,
+    include_late: bool,
+    signed_only: bool,
+    bits: bool,
+    seed: int,
+    wide: bool,
+    experiment: str | None,
+    as_json: bool,
+    db: str | None,
 ) -> None:
     """Score resolved questions: Brier, log, CORP MCB/DSC/UNC, CRPS, coverage, skill.
 
@@ -672,8 +818,15 @@ def score(
     from predtrack.score import score_report
 
     document = score_report(
-        _store(db), by=by, baseline=baseline, include_late=include_late, bits=bits, seed=seed,
-        experiment=experiment, compare_pair=compare_pair, signed_only=signed_only,
+        _store(db),
+        by=by,
+        baseline=baseline,
+        include_late=include_late,
+        bits=bits,
+        seed=seed,
+        experiment=experiment,
+        compare_pair=compare_pair,
+        signed_only=signed_only,
     )
     if as_json:
         show(document, True)
@@ -686,15 +839,32 @@ def score(
 
 @cli.command("export")
 @click.option(
-    "--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True,
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
     help="jsonl: the full ledger, replayable by `import`; csv: one row per scored prediction.",
 )
-@click.option("--scored", is_flag=True, help="With --format csv: the scored predictions (required for csv).")
-@click.option("--raw", is_flag=True, help="With csv: cells exactly as stored (no guard against spreadsheet formulas).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to a file, not stdout.")
+@click.option(
+    "--scored", is_flag=True, help="With --format csv: the scored predictions (required for csv)."
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="With csv: cells exactly as stored (no guard against spreadsheet formulas).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to a file, not stdout.",
+)
 @click.option("--include-late", is_flag=True, help="With --scored: score late predictions too.")
 @db_option
-def export_command(fmt: str, scored: bool, raw: bool, output: Path | None, include_late: bool, db: str | None) -> None:
+def export_command(
+    fmt: str, scored: bool, raw: bool, output: Path | None, include_late: bool, db: str | None
+) -> None:
     """Export the ledger as JSON lines (one event per line), or scored predictions as CSV.
 
     CSV cells starting with = + - @ (formulas for a spreadsheet) are prefixed with ' unless --raw.
@@ -747,27 +917,56 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
 
 @cli.command()
 @click.option(
-    "-o", "--output", default="report.html", show_default=True,
-    type=click.Path(dir_okay=False, path_type=Path), help="The HTML file to write (replaced atomically).",
+    "-o",
+    "--output",
+    default="report.html",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The HTML file to write (replaced atomically).",
 )
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
 @click.option("--title", help="Title of the report [default: from the experiment].")
 @click.option(
-    "--by", type=click.Choice(GROUPINGS), default="forecaster", show_default=True,
+    "--by",
+    type=click.Choice(GROUPINGS),
+    default="forecaster",
+    show_default=True,
     help="Besides the leaderboard per forecaster, a table of scores per experiment, tag or kind.",
 )
-@click.option("--include-late", is_flag=True, help="Score late predictions too (default: shown, but not scored).")
-@click.option("--baseline", default="climatology", show_default=True, metavar="NAME", help="Skill against climatology, naive, team, or a forecaster.")
 @click.option(
-    "--questions", "questions", default="200", show_default=True, metavar="N|all",
+    "--include-late",
+    is_flag=True,
+    help="Score late predictions too (default: shown, but not scored).",
+)
+@click.option(
+    "--baseline",
+    default="climatology",
+    show_default=True,
+    metavar="NAME",
+    help="Skill against climatology, naive, team, or a forecaster.",
+)
+@click.option(
+    "--questions",
+    "questions",
+    default="200",
+    show_default=True,
+    metavar="N|all",
     help="How many resolved questions to show in full; the rest are summarised.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
 @json_option
 @db_option
 def report(
-    output: Path, experiment: str | None, title: str | None, by: str, include_late: bool, baseline: str,
-    questions: str, seed: int, as_json: bool, db: str | None,
+    output: Path,
+    experiment: str | None,
+    title: str | None,
+    by: str,
+    include_late: bool,
+    baseline: str,
+    questions: str,
+    seed: int,
+    as_json: bool,
+    db: str | None,
 ) -> None:
     """Write the HTML calibration and resolution report, one self-contained file.
 
@@ -793,8 +992,13 @@ def report(
     else:
         raise InputError(f"--questions {questions!r}: expected a number >= 0 or 'all'")
     options = ReportOptions(
-        title=title, experiment=experiment, by=by, include_late=include_late, baseline=baseline,
-        questions=limit, seed=seed,
+        title=title,
+        experiment=experiment,
+        by=by,
+        include_late=include_late,
+        baseline=baseline,
+        questions=limit,
+        seed=seed,
     )
     store = _store(db)
     progress = None

@@ -79,7 +79,13 @@ def lock_experiment(store: Store, name: str, *, by: str) -> Locked:
         if not lock_row(experiment, at=session.now, reason=f"`predtrack lock` by {by}"):
             return Locked(name, experiment.locked_at, experiment.lock_reason, False, None)
         entry = record(session, "lock", by=by, updates=[(experiment, LOCK_FIELDS)])
-        return Locked(name, experiment.locked_at, experiment.lock_reason, True, format_head(entry.seq, entry.hash))
+        return Locked(
+            name,
+            experiment.locked_at,
+            experiment.lock_reason,
+            True,
+            format_head(entry.seq, entry.hash),
+        )
 
     return store.write(work)
 

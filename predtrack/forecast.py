@@ -45,9 +45,10 @@ def parse_number(text: str, what: str = "number") -> float:
             raise ForecastError(f"{what} {text.strip()!r} is not finite")
         raise ForecastError(f"{what} {text.strip()!r} is not a number")
     token = match.group(1)
-    if token.endswith("%"):
-        return float(token[:-1]) / 100.0
-    return float(token)
+    value = float(token[:-1]) / 100.0 if token.endswith("%") else float(token)
+    if not math.isfinite(value) or abs(value) > 1e300:
+        raise ForecastError(f"{what} {text.strip()!r} is too large to be stored")
+    return value
 
 
 def parse_probability(text: str, what: str = "probability") -> float:

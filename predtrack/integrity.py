@@ -91,13 +91,24 @@ def verify(
     """Recompute the chain, compare every row with the ledger, check the guards, the files and
     the proofs (timestamp tokens against the CA file `tsa_ca`, git anchors in the repository `git`)."""
     import predtrack.proofs.checks  # noqa: F401  (registers the signature, anchor and sealed checks)
+    from predtrack.store.checks import Bad, Checker
 
     target = parse_against(against) if against else None
     problems: list[Problem] = []
+    checker = Checker()
+
+    def check(seq: int, body: dict[str, Any], _state: Replay) -> None:
+        try:
+            checker.entry(body)
+        except Bad as bad:
+            problems.append(Problem(seq, bad.table, bad.field, bad.message))
+
     with store.read() as session:
-        state = replay_chain(session, problems)
+        state = replay_chain(session, problems, check)
         compare_tables(session, state, problems)
-        problems += [Problem(None, "ledger", None, message) for message in triggers.problems(session)]
+        problems += [
+            Problem(None, "ledger", None, message) for message in triggers.problems(session)
+        ]
         seq, digest = state.head
         result = Verification(
             entries=state.entries,
@@ -116,18 +127,31 @@ def verify(
     return result
 
 
-def _check_against(target: tuple[int, str], against: str, state: Replay, problems: list[Problem]) -> None:
+def _check_against(
+    target: tuple[int, str], against: str, state: Replay, problems: list[Problem]
+) -> None:
     seq, digest = target
     if seq == 0:
         if not GENESIS.startswith(digest):
-            problems.append(Problem(0, "ledger", "hash", f"the empty head is 0:{GENESIS[:16]}, not {against}"))
+            problems.append(
+                Problem(0, "ledger", "hash", f"the empty head is 0:{GENESIS[:16]}, not {against}")
+            )
         return
     found = state.hashes.get(seq)
     if found is None:
-        problems.append(Problem(seq, "ledger", "seq", f"the ledger has no entry {seq} (published digest {against})"))
+        problems.append(
+            Problem(
+                seq, "ledger", "seq", f"the ledger has no entry {seq} (published digest {against})"
+            )
+        )
     elif not found.startswith(digest):
         problems.append(
-            Problem(seq, "ledger", "hash", f"entry {seq} is {found[:16]}, not the published {digest[:16]}: history was rewritten")
+            Problem(
+                seq,
+                "ledger",
+                "hash",
+                f"entry {seq} is {found[:16]}, not the published {digest[:16]}: history was rewritten",
+            )
         )
 
 

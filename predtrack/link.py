@@ -40,7 +40,9 @@ class Linked:
         lines = []
         for item in self.artifacts:
             digest = (
-                f"sha256 {item['sha256'][:16]}…, {item['size']} bytes" if item["sha256"] else "URI, no hash"
+                f"sha256 {item['sha256'][:16]}…, {item['size']} bytes"
+                if item["sha256"]
+                else "URI, no hash"
             )
             superseded = f"; supersedes #{item['supersedes']}" if item.get("supersedes") else ""
             lines.append(f"Linked {item['location']} ({digest}{superseded})")
@@ -126,7 +128,9 @@ def link(
             next_artifact += 1
         if not rows:
             return result
-        result.locked = lock_row(exp, at=session.now, reason=f"first artifact linked: {rows[0].location}")
+        result.locked = lock_row(
+            exp, at=session.now, reason=f"first artifact linked: {rows[0].location}"
+        )
         entry = record(
             session,
             "link",

@@ -27,7 +27,10 @@ class ManualOutcome:
 
     def has_value(self) -> bool:
         """Whether an outcome (not an annulment) was given."""
-        return any(v is not None for v in (self.value, self.yes, self.category, self.successes, self.trials))
+        return any(
+            v is not None
+            for v in (self.value, self.yes, self.category, self.successes, self.trials)
+        )
 
 
 def manual_value(question: Question, given: ManualOutcome) -> tuple[Any, int | None, int | None]:
@@ -92,4 +95,3 @@ def manual_value(question: Question, given: ManualOutcome) -> tuple[Any, int | N
             f"--value {value:g} is outside the question's bounds [{bounds[0]:g}, {bounds[1]:g}]"
         )
     return value, None, None
-

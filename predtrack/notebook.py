@@ -48,7 +48,11 @@ def question_html(view: Mapping[str, Any]) -> str:
         for p in view.get("predictions", [])
     ]
     hidden = view.get("hidden_predictions") or 0
-    note = f"<p>{hidden} prediction(s) hidden until you predict on this question.</p>" if hidden else ""
+    note = (
+        f"<p>{hidden} prediction(s) hidden until you predict on this question.</p>"
+        if hidden
+        else ""
+    )
     return (
         f"<div><h4>#{escape(view.get('id'))} {escape(view.get('title', ''))}</h4>"
         f"<table>{items}</table>{rows_html(predictions) if predictions else ''}{note}</div>"

@@ -174,14 +174,19 @@ def _validate_question(spec: NewQuestion) -> None:
         )
     if spec.if_run_fails is not None and spec.if_run_fails not in IF_RUN_FAILS:
         raise InputError(
-            _where(spec.where, f"if_run_fails {spec.if_run_fails!r}: expected one of {', '.join(IF_RUN_FAILS)}")
+            _where(
+                spec.where,
+                f"if_run_fails {spec.if_run_fails!r}: expected one of {', '.join(IF_RUN_FAILS)}",
+            )
         )
     if spec.if_run_fails is not None and spec.rule is None:
         raise InputError(_where(spec.where, "--if-run-fails needs a --rule whose runs can fail"))
     if spec.bounds is not None:
         lo, hi = spec.bounds
         if not (_finite(lo) and _finite(hi) and lo < hi):
-            raise InputError(_where(spec.where, f"bounds {lo!r} {hi!r} must be finite with low < high"))
+            raise InputError(
+                _where(spec.where, f"bounds {lo!r} {hi!r} must be finite with low < high")
+            )
         if spec.kind not in (None, "quantity"):
             raise InputError(_where(spec.where, "--bounds applies to quantity questions only"))
     if spec.ordered and spec.kind not in (None, "categorical"):
@@ -203,7 +208,9 @@ def _check_rule(spec: NewQuestion, kind: str, categories: Sequence[str] | None) 
         raise InputError(_where(spec.where, str(error))) from error
 
 
-def _parse(pred: NewPrediction, kind: str | None, question: NewQuestion | Question) -> ParsedForecast:
+def _parse(
+    pred: NewPrediction, kind: str | None, question: NewQuestion | Question
+) -> ParsedForecast:
     if isinstance(question, Question):
         bounds, categories = question.bounds, question.categories
     else:
@@ -223,7 +230,11 @@ def _parse(pred: NewPrediction, kind: str | None, question: NewQuestion | Questi
         raise InputError(_where(pred.where, str(error))) from error
 
 
-def _prepare(questions: Sequence[NewQuestion], predictions: Sequence[NewPrediction], progress: Progress | None) -> dict[int, ParsedForecast]:
+def _prepare(
+    questions: Sequence[NewQuestion],
+    predictions: Sequence[NewPrediction],
+    progress: Progress | None,
+) -> dict[int, ParsedForecast]:
     """Validate everything that does not need the store, before the write lock is taken."""
     for spec in questions:
         _validate_question(spec)
@@ -250,7 +261,9 @@ def _prepare(questions: Sequence[NewQuestion], predictions: Sequence[NewPredicti
             raise InputError(_where(spec.where, "give --kind, or a forecast to infer it from"))
         _validate_question(spec)
         if spec.kind == "categorical" and not spec.categories:
-            raise InputError(_where(spec.where, "a categorical question needs its categories or a forecast"))
+            raise InputError(
+                _where(spec.where, "a categorical question needs its categories or a forecast")
+            )
         _check_rule(spec, spec.kind, spec.categories)
     return parsed
 
@@ -258,7 +271,9 @@ def _prepare(questions: Sequence[NewQuestion], predictions: Sequence[NewPredicti
 class _Batch:
     """The rows one register call creates, with the lookups it needs inside the transaction."""
 
-    def __init__(self, session: Session, by: str, descriptions: dict[str, str], root: Path | None) -> None:
+    def __init__(
+        self, session: Session, by: str, descriptions: dict[str, str], root: Path | None
+    ) -> None:
         self.session, self.by, self.descriptions, self.root = session, by, descriptions, root
         self.inserts: list[Any] = []
         self.by_name: dict[str, Experiment] = {}
@@ -289,7 +304,9 @@ class _Batch:
         if question.experiment_id not in self.by_id:
             found = queries.experiments(session=self.session, ids=[question.experiment_id])
             if not found:
-                raise NotFoundError(f"question {question.id} has no experiment {question.experiment_id}")
+                raise NotFoundError(
+                    f"question {question.id} has no experiment {question.experiment_id}"
+                )
             self.by_id.update(found)
         return self.by_id[question.experiment_id]
 
@@ -300,8 +317,11 @@ class _Batch:
                 self.taken[exp.id] = queries.question_keys(exp.id, session=self.session)
             if spec.key in self.taken[exp.id]:
                 raise InputError(
-                    _where(spec.where, f"question {spec.experiment}/{spec.key} already exists; "
-                           f"add a forecast with --question {spec.key}")
+                    _where(
+                        spec.where,
+                        f"question {spec.experiment}/{spec.key} already exists; "
+                        f"add a forecast with --question {spec.key}",
+                    )
                 )
             self.taken[exp.id].add(spec.key)
         row = Question(
@@ -365,22 +385,18 @@ def register(
 ) -> Registered:
     """Create questions and record predictions in one transaction (and its ledger entries).
 
-    `sign`: sign `by`'s forecasts with `by`'s registered SSH key (others' stay unsigned, with a
-    warning). `sealed`: record only commitments to the forecasts (all must be `by`'s), their
-    openings going to `by`'s openings file first.
+    `sign`: sign `by`'s forecasts with `by`'s registered SSH key, inside the transaction so
+    that the signed time is the recorded one (others' forecasts stay unsigned, with a warning).
+    `sealed`: record only commitments to the forecasts (all must be `by`'s), their openings
+    going to `by`'s openings file first.
     """
     by = check_name(by)
     parsed = _prepare(questions, predictions, progress)
     root = study_root(store.path)
-    if sealed and sign:
-        raise InputError("a sealed forecast is signed when it is revealed: `predtrack reveal --sign`")
     if sealed:
-        others = sorted({p.forecaster for p in predictions} - {by})
-        if others:
-            raise InputError(
-                f"--sealed seals only your own forecasts ({by}); this also holds forecasts by "
-                f"{', '.join(others)}, who must seal their own"
-            )
+        from predtrack.proofs.seals import check_sealable
+
+        check_sealable(by, [p.forecaster for p in predictions], sign=sign)
 
     def work(session: Session) -> Registered:
         batch = _Batch(session, by, descriptions or {}, root)
@@ -416,36 +432,40 @@ def register(
                 "late_reason": late_reason,
             }
             label = row.label(batch.experiment_of(row).name)
-            if sealed:
-                from predtrack.proofs.seals import ToSeal
+            if sealed or sign:
+                from predtrack.proofs.signing import proof_of
 
-                proofs.append(ToSeal(values, row, label, late_reason))
-                warnings.extend(_where(pred.where or label, w) for w in result.warnings)
-                continue
+                proof, note = proof_of(values, row, label, by, sealed=sealed, late=late_reason)
+                proofs += [proof] if proof is not None else []
+                warnings += [_where(pred.where or label, note)] if note else []
+                if sealed:
+                    warnings.extend(_where(pred.where or label, w) for w in result.warnings)
+                    continue
             next_prediction += 1
             # A plain row, not an object: bulk files record a million of them.
             batch.inserts.append(("predictions", values))
-            if sign and pred.forecaster == by:
-                from predtrack.proofs.signing import ToSign
-
-                proofs.append(ToSign(values, row, label))
-            elif sign:
-                warnings.append(_where(pred.where or label, f"not signed: it is {pred.forecaster}'s forecast, and only {by}'s are signed by {by}"))
             recorded.append(
-                RecordedPrediction(values["id"], row.id, label, row.kind, pred.forecaster,
-                                   result.text, result.distribution, values["late"], late_reason)
+                RecordedPrediction(
+                    values["id"],
+                    row.id,
+                    label,
+                    row.kind,
+                    pred.forecaster,
+                    result.text,
+                    result.distribution,
+                    values["late"],
+                    late_reason,
+                )
             )
             warnings.extend(_where(pred.where or label, w) for w in result.warnings)
         if not batch.inserts and not proofs:
             raise InputError("nothing to record")
-        signer = None
-        if sign and proofs and not sealed:
+        if sign and proofs:
             from predtrack.proofs.signing import sign_rows
 
             signer = sign_rows(session, by, proofs)
             for item in recorded:
-                if item.forecaster == by:
-                    item.signed_with = signer.fingerprint if signer else None
+                item.signed_with = signer.fingerprint if item.forecaster == by and signer else None
         if batch.inserts:
             entry = record(
                 session,
@@ -462,10 +482,23 @@ def register(
             entry, sealed_info, path = commit(session, by, proofs)
             openings = str(path)
         question_info = [
-            {"id": q.id, "label": q.label(batch.by_id[q.experiment_id].name), "kind": q.kind, "title": q.title}
+            {
+                "id": q.id,
+                "label": q.label(batch.by_id[q.experiment_id].name),
+                "kind": q.kind,
+                "title": q.title,
+            }
             for q in made.values()
         ]
-        head = format_head(entry.seq, entry.hash)
-        return Registered(entry.seq, head, batch.created, question_info, recorded, warnings, sealed_info, openings)
+        return Registered(
+            entry.seq,
+            format_head(entry.seq, entry.hash),
+            batch.created,
+            question_info,
+            recorded,
+            warnings,
+            sealed_info,
+            openings,
+        )
 
     return store.write(work)

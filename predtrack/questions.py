@@ -89,7 +89,9 @@ def question_view(
     status = status_of(state)
     # Blind by default: while a question is open, a forecaster sees others' forecasts only
     # after making their own (a courtesy against anchoring, not access control).
-    blind = not reveal and status == "pending" and not any(p.forecaster == viewer for p in predictions)
+    blind = (
+        not reveal and status == "pending" and not any(p.forecaster == viewer for p in predictions)
+    )
     shown = [] if blind else list(predictions)
     resolution = None
     if state is not None:
@@ -120,7 +122,9 @@ def question_view(
     }
 
 
-def _evidence_artifacts(session: Session, states: dict[int, ResolutionState]) -> dict[int, Artifact]:
+def _evidence_artifacts(
+    session: Session, states: dict[int, ResolutionState]
+) -> dict[int, Artifact]:
     ids = {i for s in states.values() for r in (s.current, *s.history) for i in r.evidence or []}
     return {a.id: a for a in queries.artifacts(session=session, ids=sorted(ids))} if ids else {}
 
@@ -151,8 +155,16 @@ def list_questions(
         artifacts = _evidence_artifacts(session, states)
     root = study_root(store.path)
     views = [
-        question_view(q, name, predictions.get(q.id, []), states.get(q.id), viewer=viewer,
-                      reveal=reveal, root=root, artifacts=artifacts)
+        question_view(
+            q,
+            name,
+            predictions.get(q.id, []),
+            states.get(q.id),
+            viewer=viewer,
+            reveal=reveal,
+            root=root,
+            artifacts=artifacts,
+        )
         for q, name in rows
     ]
     if status is not None:
@@ -172,6 +184,12 @@ def show_question(
         artifacts = _evidence_artifacts(session, states)
     name = exp[question.experiment_id].name if question.experiment_id in exp else "?"
     return question_view(
-        question, name, predictions.get(question.id, []), states.get(question.id), viewer=viewer,
-        reveal=reveal, root=study_root(store.path), artifacts=artifacts,
+        question,
+        name,
+        predictions.get(question.id, []),
+        states.get(question.id),
+        viewer=viewer,
+        reveal=reveal,
+        root=study_root(store.path),
+        artifacts=artifacts,
     )

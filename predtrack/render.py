@@ -219,7 +219,11 @@ def score_table(document: dict[str, Any], *, wide: bool = False, width: int | No
     def render(cis: bool, shown: int) -> str:
         cols = columns[:shown]
         skill_cols = skills[: max(0, shown - len(columns))]
-        headers = ["group", "n"] + [str(s.terminal) for s in cols] + [f"skill {s.key}" for s in skill_cols]
+        headers = (
+            ["group", "n"]
+            + [str(s.terminal) for s in cols]
+            + [f"skill {s.key}" for s in skill_cols]
+        )
         rows = []
         for g in groups:
             row: list[Any] = [g["group"], g["n"]]
@@ -241,18 +245,34 @@ def score_table(document: dict[str, Any], *, wide: bool = False, width: int | No
     lines.append(
         f"Lower is better (Brier, log in {unit}, MCB, CRPS in each question's units); "
         "higher is better: DSC, skill = 1 - S/S_ref; cov50/cov90 should be near 0.5/0.9. "
-        + (f"[..] = {document.get('ci_level', 0.9):.0%} bootstrap CI over questions." if "[" in body else "")
+        + (
+            f"[..] = {document.get('ci_level', 0.9):.0%} bootstrap CI over questions."
+            if "[" in body
+            else ""
+        )
     )
     if not wide and (hidden or "[" not in body):
         what = f"{hidden} column(s) and the CIs" if hidden else "the CIs"
-        lines.append(f"To fit {limit} columns, {what} are not shown: `--wide` (or --json) shows all.")
-    scope = "including late predictions" if document.get("include_late") else "pre-registered predictions only"
+        lines.append(
+            f"To fit {limit} columns, {what} are not shown: `--wide` (or --json) shows all."
+        )
+    scope = (
+        "including late predictions"
+        if document.get("include_late")
+        else "pre-registered predictions only"
+    )
     if document.get("signed_only"):
         scope += ", signed ones only"
     lines.append(f"Scored: {scope}; baseline: {document.get('baseline') or 'none'}.")
-    infinite = sum(g.get("log_infinite") or 0 for g in groups if g["group"] not in ("team", "climatology", "naive"))
+    infinite = sum(
+        g.get("log_infinite") or 0
+        for g in groups
+        if g["group"] not in ("team", "climatology", "naive")
+    )
     if infinite:
-        lines.append(f"{infinite} forecast(s) of exactly 0 or 1 were wrong: their log score is infinite.")
+        lines.append(
+            f"{infinite} forecast(s) of exactly 0 or 1 were wrong: their log score is infinite."
+        )
     for item in document.get("sealed") or []:
         lines.append(
             f"Still sealed at resolution: {item['forecaster']} on {item['question']} "
@@ -324,5 +344,7 @@ def verification_text(result: Any) -> str:
         suffix = f"; contains {result.against}" if result.against else ""
         lines.append(f"OK: {result.entries} ledger entries, head {result.head or '0'}{suffix}")
     else:
-        lines.append(f"FAILED: {len(result.problems)} problem(s) in {result.entries} ledger entries")
+        lines.append(
+            f"FAILED: {len(result.problems)} problem(s) in {result.entries} ledger entries"
+        )
     return "\n".join(lines)

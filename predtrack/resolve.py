@@ -99,10 +99,16 @@ def _evidence_of(evaluation: Any) -> tuple[tuple[str, str, int, datetime], ...]:
     return tuple((e.path, e.sha256, e.size, e.mtime) for e in evaluation.evidence)
 
 
-def _evaluate(question: Question, root: Path | None, cache: Any, *, final: bool, allow_outside: bool) -> Any:
+def _evaluate(
+    question: Question, root: Path | None, cache: Any, *, final: bool, allow_outside: bool
+) -> Any:
     from predtrack.rules import evaluate_rule, parse_rule
 
-    folder = from_stored(question.rule_dir or ".", root, question.rule_hint) if question.rule_dir else Path(os.getcwd())
+    folder = (
+        from_stored(question.rule_dir or ".", root, question.rule_hint)
+        if question.rule_dir
+        else Path(os.getcwd())
+    )
     return evaluate_rule(
         parse_rule(question.rule or ""),
         folder,
@@ -164,7 +170,9 @@ def resolve_pending(
         except RunFailed as failed:
             if question.if_run_fails == "annul":
                 outcome.status, outcome.reason = "annulled", f"run failed: {failed.reason}"
-                found[question.id] = _Found(question, exp, annul=outcome.reason, evidence=_evidence_of(failed))
+                found[question.id] = _Found(
+                    question, exp, annul=outcome.reason, evidence=_evidence_of(failed)
+                )
             else:
                 outcome.reason = f"run failed: {failed.reason} (the question stays pending)"
         except PredtrackError as error:
@@ -174,7 +182,9 @@ def resolve_pending(
             outcome.status = "resolved"
             outcome.value, outcome.k, outcome.n = ev.value, ev.k, ev.n
             outcome.detail, outcome.sha256 = ev.detail, ev.sha256
-            outcome.artifact = to_stored(ev.artifact, root) if "://" not in ev.artifact else ev.artifact
+            outcome.artifact = (
+                to_stored(ev.artifact, root) if "://" not in ev.artifact else ev.artifact
+            )
         outcome.evidence = len(found[question.id].evidence) if question.id in found else 0
         run.outcomes.append(outcome)
     if dry_run or not found:
@@ -198,7 +208,9 @@ class _Artifacts:
         self.new: list[Artifact] = []
         self.next = next_id(session, "artifacts")
 
-    def rows(self, exp: Experiment, evidence: Sequence[tuple[str, str, int, datetime]]) -> list[Artifact]:
+    def rows(
+        self, exp: Experiment, evidence: Sequence[tuple[str, str, int, datetime]]
+    ) -> list[Artifact]:
         """The artifact rows of these evidence files (new ones created as needed)."""
         if exp.id not in self.loaded:
             for a in queries.artifacts(session=self.session, experiment_id=exp.id):
@@ -210,9 +222,16 @@ class _Artifacts:
             key = (exp.id, stored, sha)
             if key not in self.known:
                 row = Artifact(
-                    id=self.next, experiment_id=exp.id, location=stored, path=stored,
-                    path_hint=path if stored != path else None, sha256=sha, size=size,
-                    mtime=mtime, linked_at=self.session.now, linked_by=self.by,
+                    id=self.next,
+                    experiment_id=exp.id,
+                    location=stored,
+                    path=stored,
+                    path_hint=path if stored != path else None,
+                    sha256=sha,
+                    size=size,
+                    mtime=mtime,
+                    linked_at=self.session.now,
+                    linked_by=self.by,
                 )
                 self.next += 1
                 self.known[key] = row
@@ -225,11 +244,16 @@ def evidence_digest(rows: Sequence[Artifact]) -> str:
     """sha256 of the canonical manifest [{path, sha256, size}] of a resolution's files."""
     import hashlib
 
-    manifest = sorted(({"path": a.path, "sha256": a.sha256, "size": a.size} for a in rows), key=lambda m: m["path"])
+    manifest = sorted(
+        ({"path": a.path, "sha256": a.sha256, "size": a.size} for a in rows),
+        key=lambda m: m["path"],
+    )
     return hashlib.sha256(canonical_json(manifest).encode("utf-8")).hexdigest()
 
 
-def _write(session: Session, run: ResolveRun, found: dict[int, _Found], root: Path | None, by: str) -> Entry | None:
+def _write(
+    session: Session, run: ResolveRun, found: dict[int, _Found], root: Path | None, by: str
+) -> Entry | None:
     """Record the run's resolutions, artifacts, locks and late marks in one transaction."""
     already = queries.resolution_states(session=session, question_ids=list(found))
     artifacts = _Artifacts(session, root, by)
@@ -270,7 +294,9 @@ def _write(session: Session, run: ResolveRun, found: dict[int, _Found], root: Pa
             resolution.data_time_source = ev.data_time_source
         next_resolution += 1
         inserts.append(resolution)
-        if exp.id not in locked and lock_row(exp, at=session.now, reason=f"resolved {outcome.label}"):
+        if exp.id not in locked and lock_row(
+            exp, at=session.now, reason=f"resolved {outcome.label}"
+        ):
             updates.append((exp, LOCK_FIELDS))
         locked.add(exp.id)
         if ev is not None:
@@ -285,18 +311,27 @@ def _write(session: Session, run: ResolveRun, found: dict[int, _Found], root: Pa
         by=by,
         inserts=[*artifacts.new, *inserts],
         updates=updates,
-        info={"resolved": sum(r.status == "resolved" for r in inserts), "annulled": sum(r.status == "annulled" for r in inserts)},
+        info={
+            "resolved": sum(r.status == "resolved" for r in inserts),
+            "annulled": sum(r.status == "annulled" for r in inserts),
+        },
     )
 
 
-def _mark_late(predictions: Sequence[Prediction], data_time: datetime, source: str) -> list[Prediction]:
+def _mark_late(
+    predictions: Sequence[Prediction], data_time: datetime, source: str
+) -> list[Prediction]:
     """Predictions made after the data already existed are not pre-registered."""
-    what = "the data's own records" if source == "records" else "the result file's modification time"
+    what = (
+        "the data's own records" if source == "records" else "the result file's modification time"
+    )
     late = []
     for prediction in predictions:
         if prediction.made_at > data_time and not prediction.late:
             prediction.late = True
-            prediction.late_reason = f"made after the data existed ({iso_z(data_time)}, from {what})"
+            prediction.late_reason = (
+                f"made after the data existed ({iso_z(data_time)}, from {what})"
+            )
             late.append(prediction)
     return late
 
@@ -332,20 +367,32 @@ class ManualResolution:
         from predtrack.render import outcome_text
 
         r = self.resolution
-        shown = {"status": r.status, "resolution": {"value": r.outcome, "k": r.k, "n": r.n, "reason": r.reason}}
+        shown = {
+            "status": r.status,
+            "resolution": {"value": r.outcome, "k": r.k, "n": r.n, "reason": r.reason},
+        }
         verb = "annulled" if r.status == "annulled" else "resolved"
-        lines = [f"Question {self.question} {verb}: {outcome_text(shown).removeprefix('annulled: ')}"]
+        lines = [
+            f"Question {self.question} {verb}: {outcome_text(shown).removeprefix('annulled: ')}"
+        ]
         if r.detail:
             lines.append(f"  {r.detail}")
         if self.superseded is not None:
             old = self.superseded
-            lines.append(f"Corrected resolution #{old.id} ({old.status} {old.outcome!r}); it stays in the history.")
+            lines.append(
+                f"Corrected resolution #{old.id} ({old.status} {old.outcome!r}); it stays in the history."
+            )
         lines.append(f"Ledger head {self.head}")
         return "\n".join(lines)
 
 
 def resolve_manual(
-    store: Store, ref: str, given: ManualOutcome, *, by: str, experiment: str | None = None,
+    store: Store,
+    ref: str,
+    given: ManualOutcome,
+    *,
+    by: str,
+    experiment: str | None = None,
     allow_outside: bool = False,
 ) -> ManualResolution:
     """Resolve, annul or correct one question by hand, or re-run its rule (`given.rerun`)."""
@@ -373,18 +420,26 @@ def resolve_manual(
 
     def work(session: Session) -> ManualResolution:
         question = queries.find_question(ref, session=session, experiment=experiment)
-        exp = queries.experiments(session=session, ids=[question.experiment_id])[question.experiment_id]
+        exp = queries.experiments(session=session, ids=[question.experiment_id])[
+            question.experiment_id
+        ]
         label = question.label(exp.name)
-        state = queries.resolution_states(session=session, question_ids=[question.id]).get(question.id)
+        state = queries.resolution_states(session=session, question_ids=[question.id]).get(
+            question.id
+        )
         if state is not None and given.correct is None:
             current = state.current
-            what = "annulled" if current.status == "annulled" else f"resolved as {current.outcome!r}"
+            what = (
+                "annulled" if current.status == "annulled" else f"resolved as {current.outcome!r}"
+            )
             raise InputError(
                 f"question {ref} is already {what}; to change it add --correct REASON "
                 "(the earlier resolution is kept in the history)"
             )
         if state is None and given.correct is not None:
-            raise InputError(f"question {ref} is not resolved yet: --correct is for changing a resolution")
+            raise InputError(
+                f"question {ref} is not resolved yet: --correct is for changing a resolution"
+            )
         row = Resolution(
             id=next_id(session, "resolutions"),
             question_id=question.id,
@@ -401,12 +456,25 @@ def resolve_manual(
             ids = [a.id for a in files]
             inserts.extend(tracked.new)
             row.source, row.rule = "rule", question.rule
-            row.outcome, row.k, row.n, row.detail = evaluation.value, evaluation.k, evaluation.n, evaluation.detail
+            row.outcome, row.k, row.n, row.detail = (
+                evaluation.value,
+                evaluation.k,
+                evaluation.n,
+                evaluation.detail,
+            )
             row.evidence = ids
             row.evidence_digest = evidence_digest(files)
-            row.sha256, row.data_time, row.data_time_source = evaluation.sha256, evaluation.data_time, evaluation.data_time_source
+            row.sha256, row.data_time, row.data_time_source = (
+                evaluation.sha256,
+                evaluation.data_time,
+                evaluation.data_time_source,
+            )
             row.artifact_id = ids[0] if len(ids) == 1 else None
-            row.artifact_path = to_stored(evaluation.artifact, root) if "://" not in evaluation.artifact else evaluation.artifact
+            row.artifact_path = (
+                to_stored(evaluation.artifact, root)
+                if "://" not in evaluation.artifact
+                else evaluation.artifact
+            )
         elif given.annul is not None:
             if given.has_value():
                 raise InputError("--annul takes no outcome")
@@ -415,12 +483,16 @@ def resolve_manual(
             row.outcome, row.k, row.n = manual_value(question, given)
         row.reason = given.annul
         if given.correct is not None:
-            row.reason = f"correction: {given.correct}" + (f"; annulled: {given.annul}" if given.annul else "")
+            row.reason = f"correction: {given.correct}" + (
+                f"; annulled: {given.annul}" if given.annul else ""
+            )
         updates: list[tuple[Any, Sequence[str]]] = []
         if lock_row(exp, at=session.now, reason=f"question {label} resolved"):
             updates.append((exp, LOCK_FIELDS))
         kind = "correct" if state else ("annul" if row.status == "annulled" else "resolve")
         entry = record(session, kind, by=by, inserts=[*inserts, row], updates=updates)
-        return ManualResolution(ref, row, state.current if state else None, format_head(entry.seq, entry.hash))
+        return ManualResolution(
+            ref, row, state.current if state else None, format_head(entry.seq, entry.hash)
+        )
 
     return store.write(work)

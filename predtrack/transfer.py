@@ -94,11 +94,32 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
         if not isinstance(body, dict) or body.get("kind") != entry["kind"]:
             raise InputError(f"{where}: kind {entry['kind']!r} differs from the payload's")
         entry["body"] = body
+        entry["line"] = number
         entries.append(entry)
         prev = entry["hash"]
     if not entries:
         raise InputError("the export is empty: nothing to import")
+    check_entries(entries)
     return entries
+
+
+def check_entries(entries: list[dict[str, Any]]) -> None:
+    """Every entry must be one predtrack could have written: refused naming its line."""
+    from predtrack.store.checks import Bad, Checker
+
+    checker = Checker()
+    for entry in entries:
+        try:
+            checker.entry(entry["body"])
+        except Bad as bad:
+            where = f"{bad.table}.{bad.field}" if bad.field else bad.table
+            raise InputError(
+                f"line {entry['line']}: {where}: {bad.message} (seq {entry['seq']})"
+            ) from None
+        except (TypeError, KeyError, AttributeError, ValueError, OverflowError) as error:
+            raise InputError(
+                f"line {entry['line']}: malformed payload ({type(error).__name__}) (seq {entry['seq']})"
+            ) from None
 
 
 def _rows(table_name: str, rows: Any, where: str) -> list[dict[str, Any]]:
@@ -121,7 +142,9 @@ def import_ledger(store: Store, entries: list[dict[str, Any]]) -> Imported:
 
     def work(session: Session) -> Imported:
         if head_entry(session)[0] != 0:
-            raise StoreError(f"{store.label} already has ledger entries: import only into an empty store")
+            raise StoreError(
+                f"{store.label} already has ledger entries: import only into an empty store"
+            )
         for number, entry in enumerate(entries, start=1):
             where = f"entry {number} (seq {entry['seq']})"
             body = entry["body"]

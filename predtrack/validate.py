@@ -117,7 +117,9 @@ def check_categories(values: Sequence[object]) -> list[str]:
     """Category names: non-empty, visible, unique."""
     out: list[str] = []
     for value in values:
-        name = check_visible(check_text(value, "category name", limit=NAME_MAX).strip(), "category name")
+        name = check_visible(
+            check_text(value, "category name", limit=NAME_MAX).strip(), "category name"
+        )
         if name in out:
             raise InputError(f"category {name!r} appears twice")
         out.append(name)

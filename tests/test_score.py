@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from predtrack import scoring
-from predtrack.score import _collapse
+from predtrack.score.board import _collapse
 from tests.conftest import Run, write
 
 # DESIGN §8 field names, "the scores that apply" to each kind of group.

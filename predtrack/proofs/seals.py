@@ -44,6 +44,20 @@ def payload_of(label: str, kind: str, values: Mapping[str, Any], time: datetime 
     )  # fmt: skip
 
 
+def check_sealable(by: str, forecasters: Iterable[str], *, sign: bool) -> None:
+    """`predict --sealed` seals only the caller's own forecasts, and signs them only at reveal."""
+    if sign:
+        raise InputError(
+            "a sealed forecast is signed when it is revealed: `predtrack reveal --sign`"
+        )
+    others = sorted(set(forecasters) - {by})
+    if others:
+        raise InputError(
+            f"--sealed seals only your own forecasts ({by}); this also holds forecasts by "
+            f"{', '.join(others)}, who must seal their own"
+        )
+
+
 @dataclass
 class ToSeal:
     """A forecast to commit: its prediction values (forecaster, forecast, distribution), question, label."""

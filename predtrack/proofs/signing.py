@@ -68,6 +68,26 @@ class ToSign:
         )  # fmt: skip
 
 
+def proof_of(
+    values: dict[str, Any],
+    question: Question,
+    label: str,
+    by: str,
+    *,
+    sealed: bool,
+    late: str | None,
+) -> tuple[Any, str | None]:
+    """What `register` does with one forecast under --sign or --sealed: the item to sign or to
+    seal (or None), and a warning (or None)."""
+    if sealed:
+        from predtrack.proofs.seals import ToSeal
+
+        return ToSeal(values, question, label, late), None
+    if values["forecaster"] == by:
+        return ToSign(values, question, label), None
+    return None, f"not signed: it is {values['forecaster']}'s forecast, and {by} signs only {by}'s"
+
+
 def sign_rows(session: Session, signer: str, items: Sequence[ToSign]) -> Key | None:
     """Sign `items` (all `signer`'s) with one of the signer's active keys; fills signature and key_id."""
     if not items:

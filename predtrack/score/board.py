@@ -112,13 +112,19 @@ class _Row(NamedTuple):
     signed: bool  # its signature holds (key, time and signature checked)
 
 
-def _collapse(predictions: list[_Row]) -> list[_Row]:
+def _collapse(predictions: list[Any]) -> list[Any]:
     """Drop predictions replaced by the same forecaster within 60 s (a typo fix, not an update)."""
-    kept: list[_Row] = []
+    kept: list[Any] = []
     last_time: datetime | None = None
     for prediction in predictions:
-        at = parse_iso_z(prediction.made_at)
-        if kept and last_time is not None and at - last_time <= REPLACED_WITHIN and bool(prediction.late) == bool(kept[-1].late):
+        at = prediction.made_at
+        at = parse_iso_z(at) if isinstance(at, str) else at
+        if (
+            kept
+            and last_time is not None
+            and at - last_time <= REPLACED_WITHIN
+            and bool(prediction.late) == bool(kept[-1].late)
+        ):
             kept[-1] = prediction
         else:
             kept.append(prediction)
@@ -137,18 +143,24 @@ def collect(
     with store.read() as session:
         if experiment is not None:
             queries.get_experiment(experiment, session=session)
-        scope = {q.id: (q, name) for q, name in queries.questions(session=session, experiment=experiment)}
+        scope = {
+            q.id: (q, name) for q, name in queries.questions(session=session, experiment=experiment)
+        }
         states = queries.resolution_states(session=session)
         resolved = sorted(q for q in scope if q in states and states[q].status == "resolved")
         wanted = set(resolved)
-        kept_rows = [row for row in queries.prediction_rows(session=session) if row[1] in wanted]
-        # filtered here, not with a 10,000-item IN list in SQL
-        verified = _verified(session, [row[0] for row in kept_rows if row[7] is not None])
         by_question: dict[int, list[_Row]] = defaultdict(list)
-        for row in kept_rows:
+        # filtered here, not with a 10,000-item IN list in SQL
+        rows = [row for row in queries.prediction_rows(session=session) if row[1] in wanted]
+        verified = _verified(session, [row[0] for row in rows if row[7] is not None])
+        for row in rows:
             signed = row[0] in verified
-            by_question[row[1]].append(_Row(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], signed))
-        late_total = queries.count_predictions(session=session, late=True, question_ids=None if experiment is None else list(scope))
+            by_question[row[1]].append(
+                _Row(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], signed)
+            )
+        late_total = queries.count_predictions(
+            session=session, late=True, question_ids=None if experiment is None else list(scope)
+        )
         sealed = _still_sealed(session, resolved)
     counts = {
         "registered": len(scope),
@@ -322,7 +334,11 @@ def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
             dist: dict[str, Any] = {"family": "bernoulli", "p": rates.get(entry.question_id, 0.5)}
         elif entry.kind == "categorical":
             cats = list(entry.distribution["categories"])
-            dist = {"family": "categorical", "categories": cats, "probs": [1.0 / len(cats)] * len(cats)}
+            dist = {
+                "family": "categorical",
+                "categories": cats,
+                "probs": [1.0 / len(cats)] * len(cats),
+            }
         elif entry.kind == "fraction":
             dist = {"family": "beta", "alpha": 1.0, "beta": 1.0}
         else:
@@ -335,23 +351,20 @@ def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
 
 
 def question_scales(entries: Sequence[Entry]) -> dict[int, float]:
-    """Each continuous question's scale (in its unit, fixed before the outcome): the width of
-    its bounds when it has bounds (fractions: 1), else the median width of its forecasts'
-    central 90% intervals."""
-    widths: dict[int, list[float]] = defaultdict(list)
-    bounds: dict[int, tuple[float, float] | None] = {}
-    for e in entries:
-        if e.kind in CONTINUOUS:
-            bounds[e.question_id] = e.bounds
-            if "lo90" in e.scores:
-                widths[e.question_id].append(e.scores["hi90"] - e.scores["lo90"])
-    out = {}
-    for qid, b in bounds.items():
-        if b is not None and b[1] > b[0]:
-            out[qid] = float(b[1] - b[0])
-        elif widths[qid] and float(np.median(widths[qid])) > 0:
-            out[qid] = float(np.median(widths[qid]))
-    return out
+    """Each continuous question's scale in its unit, the same for every forecaster on it
+    (`predtrack.scoring.crps_scales`: the width of the bounds, else the median width of the
+    forecasts' central 90% intervals)."""
+    groups = [g for g in by_question(entries).values() if g[0].kind in CONTINUOUS]
+    if not groups:
+        return {}
+    scales = scoring.crps_scales(
+        [[e.distribution for e in g] for g in groups], [g[0].bounds for g in groups]
+    )
+    return {
+        g[0].question_id: float(s)
+        for g, s in zip(groups, scales, strict=True)
+        if np.isfinite(s) and s > 0
+    }
 
 
 def add_scaled(entries: Iterable[Entry], scales: dict[int, float]) -> None:
@@ -368,7 +381,11 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
     if binary:
         p = np.array([e.distribution["p"] for e in binary], dtype=float)
         y = np.array([1.0 if e.outcome else 0.0 for e in binary])
-        brier, log, spherical = scoring.brier(p, y), scoring.log_score(p, y), scoring.spherical(p, y)
+        brier, log, spherical = (
+            scoring.brier(p, y),
+            scoring.log_score(p, y),
+            scoring.spherical(p, y),
+        )
         for i, e in enumerate(binary):
             e.scores = {
                 "brier": float(brier[i]),
@@ -387,7 +404,11 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
     for group in categorical.values():
         probs = np.array([e.distribution["probs"] for e in group], dtype=float)
         idx = np.array([e.distribution["categories"].index(e.outcome) for e in group])
-        brier, log, ranked = scoring.brier_multi(probs, idx), scoring.log_multi(probs, idx), scoring.rps(probs, idx)
+        brier, log, ranked = (
+            scoring.brier_multi(probs, idx),
+            scoring.log_multi(probs, idx),
+            scoring.rps(probs, idx),
+        )
         for i, e in enumerate(group):
             e.scores = {"brier_cat": float(brier[i]), "log_cat": float(log[i])}
             if e.ordered:

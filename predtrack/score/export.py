@@ -72,7 +72,9 @@ def _cell(value: Any, raw: bool) -> Any:
     return text
 
 
-def scored_rows_csv(store: Store, *, include_late: bool = False, raw: bool = False) -> Iterator[str]:
+def scored_rows_csv(
+    store: Store, *, include_late: bool = False, raw: bool = False
+) -> Iterator[str]:
     """One CSV line per scored prediction (header first), for pandas or R."""
     board = collect(store, include_late=include_late)
     buffer = io.StringIO()

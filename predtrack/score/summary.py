@@ -56,8 +56,7 @@ def _binary_terms(binary: Sequence[Entry], bins: int) -> dict[str, Any]:
     """CORP and Murphy decompositions and calibration tests of a group's binary forecasts."""
     p = np.array([e.scores["p"] for e in binary])
     y = np.array([e.scores["y"] for e in binary])
-    corp_b = scoring.corp(p, y, score="brier")
-    corp_l = scoring.corp(p, y, score="log")
+    corp_b, corp_l = scoring.corp_pair(p, y)
     murphy = scoring.murphy(p, y, bins=bins)
     z, pz = scoring.spiegelhalter(p, y)
     return {
@@ -118,7 +117,11 @@ def skill_scores(
         key = score.key
         ref = ref_maps[key] if ref_maps is not None else _score_map(reference, key)
         # A group can hold several forecasters per question: average over entries, not questions.
-        pairs = [(e.scores[key], ref[e.question_id]) for e in entries if key in e.scores and e.question_id in ref]
+        pairs = [
+            (e.scores[key], ref[e.question_id])
+            for e in entries
+            if key in e.scores and e.question_id in ref
+        ]
         if pairs:
             s, s_ref = (float(np.mean(v)) for v in zip(*pairs, strict=True))
             finite = math.isfinite(s) and math.isfinite(s_ref)
@@ -169,7 +172,11 @@ def compare(
         row: dict[str, Any] = {"score": score.key, "family": _family(score.kinds), "n": len(shared)}
         if not (np.isfinite(x).all() and np.isfinite(z).all()):
             row.update(
-                mean_diff=None, ci=None, p_value=None, meaningful=False, verdict="undefined",
+                mean_diff=None,
+                ci=None,
+                p_value=None,
+                meaningful=False,
+                verdict="undefined",
                 note="an infinite log score on a shared question: the difference is undefined",
             )
             rows.append(row)
@@ -224,7 +231,9 @@ def _reference(board: Board, baseline: str | None) -> list[Entry] | None:
         return None
     if baseline in BASELINES:
         return board.baselines[baseline]
-    chosen = board.team if baseline == TEAM else [e for e in board.entries if e.forecaster == baseline]
+    chosen = (
+        board.team if baseline == TEAM else [e for e in board.entries if e.forecaster == baseline]
+    )
     if not chosen:
         known = sorted({e.forecaster for e in board.entries})
         raise InputError(
@@ -281,7 +290,9 @@ def summarize(
     }
 
 
-def comparison(board: Board, a: str, b: str, *, seed: int = 0, bits: bool = False) -> dict[str, Any]:
+def comparison(
+    board: Board, a: str, b: str, *, seed: int = 0, bits: bool = False
+) -> dict[str, Any]:
     """`score --compare A B`: paired differences over the questions both answered."""
     rows = compare(board.forecaster(a), board.forecaster(b), seed=seed)
     if bits:
@@ -290,7 +301,13 @@ def comparison(board: Board, a: str, b: str, *, seed: int = 0, bits: bool = Fals
             if row["score"] in LOG_KEYS and row["mean_diff"] is not None:
                 row["mean_diff"] *= factor
                 row["ci"] = [v * factor for v in row["ci"]]
-    return {"a": a, "b": b, "ci_level": CI_LEVEL, "log_unit": "bits" if bits else "nats", "scores": rows}
+    return {
+        "a": a,
+        "b": b,
+        "ci_level": CI_LEVEL,
+        "log_unit": "bits" if bits else "nats",
+        "scores": rows,
+    }
 
 
 def score_report(
@@ -308,7 +325,9 @@ def score_report(
     """What `predtrack score` prints: the summary, and a comparison when asked."""
     if by is not None and by not in GROUPINGS:
         raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
-    board = collect(store, include_late=include_late, experiment=experiment, signed_only=signed_only)
+    board = collect(
+        store, include_late=include_late, experiment=experiment, signed_only=signed_only
+    )
     document = summarize(board, by=by, baseline=baseline, bits=bits, seed=seed)
     document["signed_only"] = signed_only
     if compare_pair is not None:

@@ -8,6 +8,8 @@ they cost about a millisecond each.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,10 @@ from predtrack.errors import ScoringInputError
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 BoolArray = NDArray[np.bool_]
+#: A random seed, a numpy Generator, or None for fresh entropy.
+SeedLike = int | np.random.Generator | None
+#: A question's bounds as stored: ``(lo, hi)`` with either end None, or None.
+BoundsLike = tuple[float | None, float | None] | None
 
 
 def _where(mask: NDArray[np.bool_]) -> str:
@@ -155,3 +161,67 @@ def check_resamples(n_resamples: int) -> int:
     ):
         raise ScoringInputError(f"n_resamples must be a positive integer; got {n_resamples!r}")
     return int(n_resamples)
+
+
+def check_levels_open(a: FloatArray, name: str) -> FloatArray:
+    """Require every value strictly between 0 and 1 (quantile levels, alpha)."""
+    if a.size and (a.min() <= 0.0 or a.max() >= 1.0):
+        raise ScoringInputError(f"{name} must be strictly between 0 and 1")
+    return a
+
+
+def prob_pair(p: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Binary forecasts and outcomes, broadcast together."""
+    pa = as_prob(p, "p")
+    ya = as_binary(y, "y")
+    pa, ya = broadcast(("p", pa), ("y", ya))
+    return pa, ya
+
+
+def prob_sample(p: ArrayLike, y: ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """Non-empty 1-D samples of binary forecasts and outcomes of equal length."""
+    pa = as_prob(p, "p")
+    ya = as_binary(y, "y")
+    nonempty_1d("p", pa)
+    same_shape(("p", pa), ("y", ya))
+    return pa, ya
+
+
+def bounds_arrays(bounds: Any, batch: tuple[int, ...]) -> tuple[FloatArray, FloatArray]:
+    """One ``(lo, hi)`` pair (ends None, floats or arrays) as arrays over ``batch``."""
+    if bounds is None:
+        return np.full(batch, -np.inf), np.full(batch, np.inf)
+    try:
+        lo_raw, hi_raw = bounds
+    except (TypeError, ValueError):
+        raise ScoringInputError(f"bounds must be a pair (lo, hi); got {bounds!r}") from None
+    lo = as_float(-np.inf if lo_raw is None else lo_raw, "bounds[0]", allow_inf=True)
+    hi = as_float(np.inf if hi_raw is None else hi_raw, "bounds[1]", allow_inf=True)
+    try:
+        lo = np.broadcast_to(lo, batch)
+        hi = np.broadcast_to(hi, batch)
+    except ValueError:
+        raise ScoringInputError(f"bounds do not match the batch shape {batch}") from None
+    if (lo >= hi).any():
+        raise ScoringInputError("bounds must satisfy lo < hi")
+    return lo, hi
+
+
+def bounds_rows(bounds: Sequence[BoundsLike], idx: Sequence[int]) -> tuple[FloatArray, FloatArray]:
+    """Per-row ``(lo, hi)`` arrays from ``bounds[i]`` for each ``i`` in ``idx``
+    (None ends become -inf / +inf); errors name ``bounds[i]``."""
+    lo = np.full(len(idx), -np.inf)
+    hi = np.full(len(idx), np.inf)
+    for r, i in enumerate(idx):
+        b = bounds[i]
+        if b is None:
+            continue
+        try:
+            blo, bhi = b
+            lo[r] = -np.inf if blo is None else float(blo)
+            hi[r] = np.inf if bhi is None else float(bhi)
+        except (TypeError, ValueError):
+            raise ScoringInputError(f"bounds[{i}] must be a pair (lo, hi); got {b!r}") from None
+        if math.isnan(lo[r]) or math.isnan(hi[r]) or lo[r] >= hi[r]:
+            raise ScoringInputError(f"bounds[{i}] must satisfy lo < hi; got {b!r}")
+    return lo, hi

@@ -11,11 +11,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaincinv, expit, ndtri
 
 from predtrack.errors import ScoringInputError
-from predtrack.scoring._validate import FloatArray, as_float
-from predtrack.scoring.distributions import BoundsLike, from_spec
+from predtrack.scoring._validate import BoundsLike, FloatArray, as_float
+from predtrack.scoring.distributions import spec_quantiles
 
 __all__ = ["CLIP", "team_binary", "team_categorical", "team_quantiles", "team_quantiles_many"]
 
@@ -79,6 +78,8 @@ def team_binary(p: ArrayLike | Sequence[ArrayLike], *, clip: float = CLIP) -> An
     eps = float(clip)
     if not (0.0 < eps < 0.5):
         raise ScoringInputError(f"clip must be in (0, 0.5); got {clip!r}")
+    from scipy.special import expit
+
     c = np.clip(vals, eps, 1.0 - eps)
     lo = np.where(present, np.log(c) - np.log1p(-c), 0.0)
     out = expit(lo.sum(axis=0) / count)
@@ -132,7 +133,7 @@ def team_quantiles(
     r"""Team quantile forecast: the median of the forecasters' quantiles.
 
     Each forecaster's distribution (any family, via
-    :func:`~predtrack.scoring.distributions.from_spec` with the question's
+    :func:`~predtrack.scoring.from_spec` with the question's
     ``bounds``) is evaluated at ``levels`` and the team value at each level
     is the median across forecasters (median Vincentization, which equals
     the median of the CDFs).  Medians of quantile functions are
@@ -169,7 +170,7 @@ def team_quantiles(
         raise ScoringInputError("levels must be a list of at least 2 probabilities")
     if (lv <= 0).any() or (lv >= 1).any() or (np.diff(lv) <= 0).any():
         raise ScoringInputError("levels must be strictly increasing and strictly between 0 and 1")
-    return _median_set(_ppf_rows(specs, [bounds] * len(specs), lv), lv)
+    return _median_set(spec_quantiles(specs, [bounds] * len(specs), lv), lv)
 
 
 def _median_set(q: FloatArray, lv: FloatArray) -> dict[str, Any]:
@@ -185,48 +186,41 @@ def _median_set(q: FloatArray, lv: FloatArray) -> dict[str, Any]:
     }
 
 
-def _ppf_rows(
-    specs: Sequence[Mapping[str, Any]], bounds: Sequence[BoundsLike], lv: FloatArray
-) -> FloatArray:
-    """Quantiles of each spec at the levels `lv`, closed forms vectorised by family."""
-    out = np.empty((len(specs), lv.size))
-    z = ndtri(lv)
-    by_family: dict[str, list[int]] = {}
-    for i, spec in enumerate(specs):
-        by_family.setdefault(str(spec.get("family")), []).append(i)
-    for family, rows in by_family.items():
-        chosen = [specs[i] for i in rows]
-        if family in ("normal", "lognormal"):
-            mu = np.array([float(s["mu"]) for s in chosen])[:, None]
-            sigma = np.array([float(s["sigma"]) for s in chosen])[:, None]
-            if (sigma <= 0).any() or not np.isfinite(mu).all():
-                raise ScoringInputError(f"{family} specs need finite mu and sigma > 0")
-            values = mu + sigma * z[None, :]
-            out[rows] = np.exp(values) if family == "lognormal" else values
-        elif family == "beta":
-            a = np.array([float(s["alpha"]) for s in chosen])[:, None]
-            b = np.array([float(s["beta"]) for s in chosen])[:, None]
-            if (a <= 0).any() or (b <= 0).any():
-                raise ScoringInputError("beta specs need alpha > 0 and beta > 0")
-            out[rows] = betaincinv(a, b, lv[None, :])
-        else:
-            for i in rows:
-                out[i] = np.asarray(from_spec(specs[i], bounds[i]).ppf(lv), dtype=np.float64)
-    return out
-
-
 def team_quantiles_many(
     groups: Sequence[Sequence[Mapping[str, Any]]],
     bounds: Sequence[BoundsLike],
     levels: Sequence[float] = _DEFAULT_LEVELS,
 ) -> list[dict[str, Any]]:
-    """`team_quantiles` for many questions at once (one group of specs per question)."""
+    r"""Team quantile forecasts of many questions at once, as :func:`team_quantiles` each.
+
+    The quantile functions of all specs are evaluated in one vectorised pass
+    per family, then the median is taken per question and level.
+
+    Parameters
+    ----------
+    groups : sequence of sequences of mappings
+        Per question, the forecasters' distribution specs (at least one each).
+    bounds : sequence of (lo, hi) or None
+        Per question, its bounds.
+    levels : sequence of float
+        Levels in (0, 1), strictly increasing, as in :func:`team_quantiles`.
+
+    Returns
+    -------
+    list of dict
+        One quantile-set spec per question, in the order of ``groups``.
+
+    References
+    ----------
+    Hora, S. C., Fransen, B. R., Hawkins, N. & Susel, I. (2013). Median
+    aggregation of distribution functions. Decision Analysis 10(4), 279-291.
+    """
     lv = as_float(levels, "levels")
     flat = [spec for group in groups for spec in group]
     flat_bounds = [b for group, b in zip(groups, bounds, strict=True) for _ in group]
     if not flat:
         return []
-    q = _ppf_rows(flat, flat_bounds, lv)
+    q = spec_quantiles(flat, flat_bounds, lv)
     out, start = [], 0
     for group in groups:
         if not group:

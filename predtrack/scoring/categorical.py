@@ -78,10 +78,8 @@ def log_multi(probs: ArrayLike, idx: ArrayLike) -> FloatArray:
 
     Parameters
     ----------
-    probs : array_like, shape (n, K) or (K,)
-        Category probabilities, rows summing to 1.
-    idx : array_like of int, shape (n,) or scalar
-        Index of the observed category.
+    probs, idx
+        As in :func:`brier_multi`.
 
     Returns
     -------

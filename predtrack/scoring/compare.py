@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 from predtrack.errors import ScoringInputError
 from predtrack.scoring._validate import (
     FloatArray,
+    SeedLike,
     as_binary,
     as_float,
     check_level,
@@ -33,7 +34,6 @@ from predtrack.scoring._validate import (
 
 __all__ = ["PairedResult", "bootstrap_ci", "climatology_loo", "paired_compare", "skill"]
 
-SeedLike = int | np.random.Generator | None
 _CHUNK = 1 << 22
 
 

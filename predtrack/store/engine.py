@@ -69,13 +69,19 @@ def locate(db: str | None = None) -> Location:
     if "\x00" in value:
         raise InputError("--db contains a NUL byte")
     if "://" not in value:
-        return Location("sqlite", Path(value).expanduser().absolute(), url=value)
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # `~nosuchuser/...`
+            raise InputError(f"--db {value!r}: no such user's home folder (the folder does not exist)") from None
+        return Location("sqlite", path.absolute(), url=value)
     scheme, _, rest = value.partition("://")
     dialect, _, driver = scheme.lower().partition("+")
     if dialect == "sqlite" and not driver:
         if rest in ("", "/", "/:memory:"):
             raise InputError(f"--db {value!r}: give the path of a database file")
-        return Location("sqlite", Path(rest[1:] if rest.startswith("/") else rest).absolute(), url=value)
+        return Location(
+            "sqlite", Path(rest[1:] if rest.startswith("/") else rest).absolute(), url=value
+        )
     if dialect in ("postgresql", "postgres"):
         if driver not in ("", "psycopg"):
             raise InputError(
@@ -275,7 +281,9 @@ class Store:
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one serialised write transaction, retrying transient lock failures."""
         if self.read_only:
-            raise StoreError(f"cannot write to {self.label}: the database file or its folder is read-only")
+            raise StoreError(
+                f"cannot write to {self.label}: the database file or its folder is read-only"
+            )
         delay = 0.05
         for attempt in range(1, MAX_ATTEMPTS + 1):
             conn = self.connection()

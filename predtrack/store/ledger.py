@@ -30,7 +30,9 @@ def chain_hash(prev: str, payload: str) -> str:
 
 def next_id(session: Session, table: Table | type[Row] | str) -> int:
     """The next free id of a table; safe because writers hold the ledger lock."""
-    name = table if isinstance(table, str) else table.name if isinstance(table, Table) else table.TABLE
+    name = (
+        table if isinstance(table, str) else table.name if isinstance(table, Table) else table.TABLE
+    )
     return int(session.scalar(f"SELECT MAX(id) FROM {name}") or 0) + 1
 
 
@@ -225,7 +227,9 @@ def replay_chain(session: Session, problems: list[Problem], checker: Any = None)
             problems.append(Problem(seq, "ledger", "seq", message))
         if prev != prev_hash:
             problems.append(
-                Problem(seq, "ledger", "prev", "prev does not match the hash of the entry before it")
+                Problem(
+                    seq, "ledger", "prev", "prev does not match the hash of the entry before it"
+                )
             )
         if chain_hash(prev, payload) != digest:
             problems.append(
@@ -279,7 +283,11 @@ def _apply(seq: int, body: dict[str, Any], state: Replay, problems: list[Problem
         for row in new_rows if isinstance(new_rows, list) else [None]:
             row_id = row.get("id") if isinstance(row, dict) else None
             if not isinstance(row_id, int) or isinstance(row_id, bool):
-                problems.append(Problem(seq, table_name, "id", f"inserted row without an integer id: {_short(row)}"))
+                problems.append(
+                    Problem(
+                        seq, table_name, "id", f"inserted row without an integer id: {_short(row)}"
+                    )
+                )
                 continue
             if row_id in bucket:
                 problems.append(Problem(seq, table_name, "id", f"id={row_id} inserted twice"))
@@ -338,7 +346,12 @@ def _same(kind: str, stored: Any, expected: Any) -> bool:
             return False
     if isinstance(expected, bool):
         # SQLite hands booleans back as 0/1.
-        return isinstance(stored, bool | int) and not isinstance(stored, float) and bool(stored) == expected and stored in (0, 1)
+        return (
+            isinstance(stored, bool | int)
+            and not isinstance(stored, float)
+            and bool(stored) == expected
+            and stored in (0, 1)
+        )
     if isinstance(expected, float) and not isinstance(stored, bool):
         # A REAL column may hand back an integral float as an int.
         return isinstance(stored, int | float) and float(stored) == expected

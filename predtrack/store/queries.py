@@ -31,7 +31,9 @@ from predtrack.store.tables import (
 INT32_MAX = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
 
-def _load(session: Session, row: type[Row], where: str = "", params: Sequence[Any] = ()) -> list[Any]:
+def _load(
+    session: Session, row: type[Row], where: str = "", params: Sequence[Any] = ()
+) -> list[Any]:
     table = DOMAIN[row.TABLE]
     spec = codec(table)
     sql = f"SELECT {select_all(table)} FROM {table.name} {where}"
@@ -77,14 +79,18 @@ def experiment_counts(*, session: Session) -> dict[int, dict[str, int]]:
     counts: dict[int, dict[str, int]] = defaultdict(
         lambda: {"questions": 0, "predictions": 0, "artifacts": 0}
     )
-    for exp_id, n in session.rows("SELECT experiment_id, COUNT(*) FROM questions GROUP BY experiment_id"):
+    for exp_id, n in session.rows(
+        "SELECT experiment_id, COUNT(*) FROM questions GROUP BY experiment_id"
+    ):
         counts[exp_id]["questions"] = n
     for exp_id, n in session.rows(
         "SELECT q.experiment_id, COUNT(*) FROM predictions p JOIN questions q "
         "ON p.question_id = q.id GROUP BY q.experiment_id"
     ):
         counts[exp_id]["predictions"] = n
-    for exp_id, n in session.rows("SELECT experiment_id, COUNT(*) FROM artifacts GROUP BY experiment_id"):
+    for exp_id, n in session.rows(
+        "SELECT experiment_id, COUNT(*) FROM artifacts GROUP BY experiment_id"
+    ):
         counts[exp_id]["artifacts"] = n
     return counts
 
@@ -116,7 +122,9 @@ def find_question(ref: str, *, session: Session, experiment: str | None = None) 
         "JOIN experiments e ON q.experiment_id = e.id WHERE q.key = ?"
     )
     spec = codec("questions")
-    matches = session.rows(join + (" AND e.name = ?" if exp_name else ""), (key, exp_name) if exp_name else (key,))
+    matches = session.rows(
+        join + (" AND e.name = ?" if exp_name else ""), (key, exp_name) if exp_name else (key,)
+    )
     if not matches and experiment and not sep:
         matches = session.rows(join, (key,))
     if not matches:
@@ -153,7 +161,9 @@ def questions(
         out: list[tuple[Question, str]] = []
         for chunk in _chunks(list(ids)):
             where = " WHERE " + " AND ".join([*clauses, f"q.id IN {_in(chunk)}"])
-            out.extend((spec.row(r[:-1]), r[-1]) for r in session.iterate(sql + where, [*params, *chunk]))
+            out.extend(
+                (spec.row(r[:-1]), r[-1]) for r in session.iterate(sql + where, [*params, *chunk])
+            )
         return sorted(out, key=lambda pair: pair[0].id)
     if clauses:
         sql += " WHERE " + " AND ".join(clauses)
@@ -162,13 +172,18 @@ def questions(
 
 def question_keys(experiment_id: int, *, session: Session) -> set[str | None]:
     """The keys already used in an experiment."""
-    return {r[0] for r in session.rows("SELECT key FROM questions WHERE experiment_id = ?", (experiment_id,))}
+    return {
+        r[0]
+        for r in session.rows("SELECT key FROM questions WHERE experiment_id = ?", (experiment_id,))
+    }
 
 
 # --- predictions ---
 
 
-def predictions(*, session: Session, question_ids: Sequence[int] | None = None) -> dict[int, list[Prediction]]:
+def predictions(
+    *, session: Session, question_ids: Sequence[int] | None = None
+) -> dict[int, list[Prediction]]:
     """Predictions per question, in recording order (all, or of these questions)."""
     out: dict[int, list[Prediction]] = defaultdict(list)
     if question_ids is None:
@@ -176,7 +191,9 @@ def predictions(*, session: Session, question_ids: Sequence[int] | None = None) 
             out[p.question_id].append(p)
         return out
     for chunk in _chunks(list(question_ids)):
-        for p in _load(session, Prediction, f"WHERE question_id IN {_in(chunk)} ORDER BY id", chunk):
+        for p in _load(
+            session, Prediction, f"WHERE question_id IN {_in(chunk)} ORDER BY id", chunk
+        ):
             out[p.question_id].append(p)
     return out
 
@@ -192,7 +209,9 @@ def prediction_rows(*, session: Session) -> Iterator[tuple[Any, ...]]:
 
 def signed_predictions(*, session: Session) -> list[Prediction]:
     """Every prediction that carries a signature or a key, in recording order."""
-    return _load(session, Prediction, "WHERE signature IS NOT NULL OR key_id IS NOT NULL ORDER BY id")
+    return _load(
+        session, Prediction, "WHERE signature IS NOT NULL OR key_id IS NOT NULL ORDER BY id"
+    )
 
 
 def revealed_predictions(*, session: Session) -> list[Prediction]:
@@ -211,7 +230,9 @@ def late_predictions(*, session: Session) -> list[Prediction]:
     return _load(session, Prediction, "WHERE late = ? ORDER BY id", (True,))
 
 
-def count_predictions(*, session: Session, late: bool | None = None, question_ids: Sequence[int] | None = None) -> int:
+def count_predictions(
+    *, session: Session, late: bool | None = None, question_ids: Sequence[int] | None = None
+) -> int:
     """How many predictions (optionally only late ones, or on these questions)."""
     where = "" if late is None else " WHERE late = ?"
     params: list[Any] = [] if late is None else [late]
@@ -220,7 +241,9 @@ def count_predictions(*, session: Session, late: bool | None = None, question_id
     total = 0
     for chunk in _chunks(list(question_ids)):
         clause = (where + " AND " if where else " WHERE ") + f"question_id IN {_in(chunk)}"
-        total += int(session.scalar("SELECT COUNT(*) FROM predictions" + clause, [*params, *chunk]) or 0)
+        total += int(
+            session.scalar("SELECT COUNT(*) FROM predictions" + clause, [*params, *chunk]) or 0
+        )
     return total
 
 
@@ -228,7 +251,12 @@ def to_mark_late(question_ids: Sequence[int], *, session: Session) -> dict[int, 
     """Predictions not yet late on these questions (candidates for lateness at resolution)."""
     out: dict[int, list[Prediction]] = defaultdict(list)
     for chunk in _chunks(list(question_ids)):
-        for p in _load(session, Prediction, f"WHERE late = ? AND question_id IN {_in(chunk)} ORDER BY id", [False, *chunk]):
+        for p in _load(
+            session,
+            Prediction,
+            f"WHERE late = ? AND question_id IN {_in(chunk)} ORDER BY id",
+            [False, *chunk],
+        ):
             out[p.question_id].append(p)
     return out
 
@@ -248,7 +276,9 @@ class ResolutionState:
         return self.current.status
 
 
-def resolution_states(*, session: Session, question_ids: Sequence[int] | None = None) -> dict[int, ResolutionState]:
+def resolution_states(
+    *, session: Session, question_ids: Sequence[int] | None = None
+) -> dict[int, ResolutionState]:
     """The current resolution of each question: the newest row (corrections supersede)."""
     grouped: dict[int, list[Resolution]] = defaultdict(list)
     if question_ids is None:
@@ -256,7 +286,14 @@ def resolution_states(*, session: Session, question_ids: Sequence[int] | None = 
     else:
         rows = []
         for chunk in _chunks(list(question_ids)):
-            rows.extend(_load(session, Resolution, f"WHERE question_id IN {_in(chunk)} ORDER BY question_id, id", chunk))
+            rows.extend(
+                _load(
+                    session,
+                    Resolution,
+                    f"WHERE question_id IN {_in(chunk)} ORDER BY question_id, id",
+                    chunk,
+                )
+            )
     for row in rows:
         grouped[row.question_id].append(row)
     return {qid: ResolutionState(rs[-1], rs[:-1]) for qid, rs in grouped.items()}
@@ -270,7 +307,9 @@ def status_of(state: ResolutionState | None) -> str:
 # --- artifacts ---
 
 
-def artifacts(*, session: Session, experiment_id: int | None = None, ids: Sequence[int] | None = None) -> list[Artifact]:
+def artifacts(
+    *, session: Session, experiment_id: int | None = None, ids: Sequence[int] | None = None
+) -> list[Artifact]:
     """Artifacts in id order (all, of one experiment, or with these ids)."""
     if ids is not None:
         out: list[Artifact] = []
@@ -312,13 +351,17 @@ def commitments(
         out: list[Commitment] = []
         for chunk in _chunks(list(question_ids)):
             out.extend(_load(session, Commitment, f"WHERE question_id IN {_in(chunk)}", chunk))
-        return sorted((c for c in out if forecaster is None or c.forecaster == forecaster), key=lambda c: c.id)
+        return sorted(
+            (c for c in out if forecaster is None or c.forecaster == forecaster), key=lambda c: c.id
+        )
     if forecaster is None:
         return _load(session, Commitment, "ORDER BY id")
     return _load(session, Commitment, "WHERE forecaster = ? ORDER BY id", (forecaster,))
 
 
-def committed(*, session: Session, question_ids: Sequence[int] | None = None) -> dict[int, set[str]]:
+def committed(
+    *, session: Session, question_ids: Sequence[int] | None = None
+) -> dict[int, set[str]]:
     """Per question id, the forecasters holding a sealed commitment on it (they have predicted)."""
     out: dict[int, set[str]] = defaultdict(set)
     sql = "SELECT question_id, forecaster FROM commitments"
@@ -327,7 +370,9 @@ def committed(*, session: Session, question_ids: Sequence[int] | None = None) ->
             out[question_id].add(forecaster)
         return out
     for chunk in _chunks(list(question_ids)):
-        for question_id, forecaster in session.iterate(f"{sql} WHERE question_id IN {_in(chunk)}", chunk):
+        for question_id, forecaster in session.iterate(
+            f"{sql} WHERE question_id IN {_in(chunk)}", chunk
+        ):
             out[question_id].add(forecaster)
     return out
 
@@ -336,7 +381,9 @@ def predictions_by_id(ids: Sequence[int], *, session: Session) -> dict[int, Pred
     """Predictions with these ids."""
     out: dict[int, Prediction] = {}
     for chunk in _chunks(list(ids)):
-        out.update((p.id, p) for p in _load(session, Prediction, f"WHERE id IN {_in(chunk)}", chunk))
+        out.update(
+            (p.id, p) for p in _load(session, Prediction, f"WHERE id IN {_in(chunk)}", chunk)
+        )
     return out
 
 

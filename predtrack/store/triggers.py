@@ -98,7 +98,10 @@ def problems(session: object) -> list[str]:
                 found.append(f"guard trigger {name} is missing")
             elif present[name] != normalise(sql):
                 found.append(f"guard trigger {name} was replaced by another definition")
-        found += [f"unexpected trigger {name} on the ledger" for name in sorted(set(present) - set(SQLITE))]
+        found += [
+            f"unexpected trigger {name} on the ledger"
+            for name in sorted(set(present) - set(SQLITE))
+        ]
         return found
     rows = session.rows(  # type: ignore[attr-defined]
         "SELECT t.tgname, t.tgenabled, p.proname, p.prosrc FROM pg_trigger t "
@@ -116,5 +119,8 @@ def problems(session: object) -> list[str]:
             found.append(f"guard trigger {name} is disabled")
         if proname != function or normalise(str(body)) != normalise(PG_FUNCTIONS[function]):
             found.append(f"guard trigger {name} runs another function than the one installed")
-    found += [f"unexpected trigger {name} on the ledger" for name in sorted(set(present_pg) - set(PG_TRIGGERS))]
+    found += [
+        f"unexpected trigger {name} on the ledger"
+        for name in sorted(set(present_pg) - set(PG_TRIGGERS))
+    ]
     return found

@@ -1,8 +1,9 @@
 """Binary scores, Murphy and CORP decompositions, calibration tests: reference values.
 
-Sources of the numbers are named next to each case: REFERENCE-VALUES.md (the verified starting
-set shipped with the design), hand calculation, or a reference library run once while writing
-the test (model-diagnostics 1.5 `decompose`, which quotes R's reliabilitydiag).
+Sources of the numbers are named next to each case: "reference set" (values computed
+independently in closed form or by SciPy quadrature and cross-checked against the test suites of
+scoringrules, properscoring and model-diagnostics), hand calculation, or a reference library run
+once while writing the test (model-diagnostics 1.5 `decompose`, which quotes R's reliabilitydiag).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from predtrack.scoring import (
     brier,
     corp,
     corp_band,
+    corp_pair,
     ece,
     log_score,
     murphy,
@@ -43,7 +45,7 @@ CORP_Y = [0, 0, 0, 1, 1, 1]
 @pytest.mark.parametrize(
     ("p", "y", "expected"),
     [
-        (0.271, 0, 0.073441),  # REFERENCE-VALUES
+        (0.271, 0, 0.073441),  # reference set
         (0.7, 1, 0.09),  # hand: 0.3^2
         (0.2, 1, 0.64),  # hand: 0.8^2
         (1.0, 1, 0.0),  # hand
@@ -56,10 +58,10 @@ def test_brier_reference(p: float, y: int, expected: float) -> None:
 @pytest.mark.parametrize(
     ("p", "y", "expected"),
     [
-        (0.481, 0, 0.655851),  # REFERENCE-VALUES: -ln(0.519)
+        (0.481, 0, 0.655851),  # reference set: -ln(0.519)
         (0.9, 1, 0.105360516),  # hand: -ln 0.9
         (0.25, 0, 0.287682072),  # hand: -ln 0.75
-        (0.0, 1, math.inf),  # REFERENCE-VALUES
+        (0.0, 1, math.inf),  # reference set
         (1.0, 0, math.inf),  # hand
         (1.0, 1, 0.0),  # hand
     ],
@@ -85,8 +87,8 @@ def test_log_score_infinite_without_warning_or_clipping() -> None:
 @pytest.mark.parametrize(
     ("p", "y", "expected"),
     [
-        (0.7, 1, 0.919145),  # REFERENCE-VALUES
-        (0.7, 0, 0.393919),  # REFERENCE-VALUES
+        (0.7, 1, 0.919145),  # reference set
+        (0.7, 0, 0.393919),  # reference set
         (0.5, 1, 0.707106781),  # hand: 0.5 / sqrt(0.5)
         (0.2, 0, 0.970142500),  # hand: 0.8 / sqrt(0.68)
     ],
@@ -149,7 +151,7 @@ def test_murphy_forecast_on_edge_lands_in_upper_bin() -> None:
 
 
 def test_murphy_reference_two_bins() -> None:
-    # REFERENCE-VALUES: bins [0,.5), [.5,1]: REL 0.03, RES 0.125, UNC 0.25, within-bin variance
+    # reference set: bins [0,.5), [.5,1]: REL 0.03, RES 0.125, UNC 0.25, within-bin variance
     # 0.021667 and covariance term 0.05 close the gap to the Brier score 0.226667.  With
     # Stephenson et al.'s (2008) sign convention WBC = (2/N) sum (f - fbar)(o - obar) = -0.05 and
     # BS = REL - RES + UNC + WBV - WBC (hand check: bin 1 sum of products = -0.15).
@@ -169,7 +171,7 @@ def test_murphy_reference_two_bins() -> None:
 
 
 def test_murphy_reference_one_value_per_bin() -> None:
-    # REFERENCE-VALUES "CORP = Murphy" row: REL 0.006667, RES 0.016667, S 0.24.
+    # reference set "CORP = Murphy" row: REL 0.006667, RES 0.016667, S 0.24.
     p = [0.2, 0.2, 0.2, 0.6, 0.6, 0.6, 0.6, 0.6]
     y = [0, 0, 1, 1, 1, 0, 1, 0]
     m = murphy(p, y)
@@ -213,7 +215,7 @@ def test_ece_reference() -> None:
 
 
 def test_corp_brier_reference() -> None:
-    # REFERENCE-VALUES (= R reliabilitydiag as quoted by model-diagnostics' tests)
+    # reference set (= R reliabilitydiag as quoted by model-diagnostics' tests)
     r = corp(CORP_P, CORP_Y)
     assert r.score == pytest.approx(0.226667, abs=TOL)
     assert r.mcb == pytest.approx(0.101667, abs=TOL)
@@ -225,7 +227,7 @@ def test_corp_brier_reference() -> None:
 
 
 def test_corp_log_reference() -> None:
-    # REFERENCE-VALUES
+    # reference set
     r = corp(CORP_P, CORP_Y, score="log")
     assert r.score == pytest.approx(0.698623, abs=TOL)
     assert r.mcb == pytest.approx(0.323733, abs=TOL)
@@ -235,7 +237,7 @@ def test_corp_log_reference() -> None:
 
 
 def test_corp_ties_reference_and_order_independence() -> None:
-    # REFERENCE-VALUES "CORP with ties": MCB 0.02 (an implementation without pooling gets 0.145)
+    # reference set "CORP with ties": MCB 0.02 (an implementation without pooling gets 0.145)
     for p, y in [([0.5, 0.5, 0.2, 0.8], [0, 1, 0, 1]), ([0.5, 0.5, 0.2, 0.8], [1, 0, 0, 1])]:
         r = corp(p, y)
         assert r.score == pytest.approx(0.145, abs=TOL)
@@ -258,7 +260,7 @@ def test_corp_log_ties_hand_case() -> None:
 
 
 def test_corp_equals_murphy_with_one_value_per_bin() -> None:
-    # REFERENCE-VALUES: MCB = REL = 0.006667, DSC = RES = 0.016667, S 0.24
+    # reference set: MCB = REL = 0.006667, DSC = RES = 0.016667, S 0.24
     p = [0.2, 0.2, 0.2, 0.6, 0.6, 0.6, 0.6, 0.6]
     y = [0, 0, 1, 1, 1, 0, 1, 0]
     r = corp(p, y)
@@ -374,9 +376,9 @@ def test_corp_band_validation() -> None:
 @pytest.mark.parametrize(
     ("p", "y", "z", "pv"),
     [
-        ([0.2, 0.2], [1, 0], 1.060660, 0.288844),  # REFERENCE-VALUES
-        ([0.4, 0.5], [1, 0], 1.224745, 0.220671),  # REFERENCE-VALUES
-        (CORP_P, CORP_Y, 0.688530, 0.491119),  # REFERENCE-VALUES
+        ([0.2, 0.2], [1, 0], 1.060660, 0.288844),  # reference set
+        ([0.4, 0.5], [1, 0], 1.224745, 0.220671),  # reference set
+        (CORP_P, CORP_Y, 0.688530, 0.491119),  # reference set
     ],
 )
 def test_spiegelhalter_reference(p: list[float], y: list[int], z: float, pv: float) -> None:
@@ -417,3 +419,81 @@ def test_wilson_vectorised_and_edges() -> None:
         wilson_interval(5, 3)
     with pytest.raises(ScoringInputError, match="whole"):
         wilson_interval(1.5, 3)
+
+
+# ------------------------------------------------- one CORP fit, fast bins and pooling
+
+
+def _same(a: Any, b: Any) -> None:
+    """Two CorpResults equal field by field, bit for bit."""
+    for name in ("score", "mcb", "dsc", "unc", "n", "n_inf", "score_name"):
+        assert getattr(a, name) == getattr(b, name), name
+    for name in ("x", "count", "events", "cep"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_corp_pair_reference() -> None:
+    # reference set, both CORP rows from one fit
+    b, lg = corp_pair(CORP_P, CORP_Y)
+    assert (b.score_name, lg.score_name) == ("brier", "log")
+    assert (b.score, b.mcb, b.dsc, b.unc) == pytest.approx(
+        (0.226667, 0.101667, 0.125, 0.25), abs=TOL
+    )
+    assert (lg.score, lg.mcb, lg.dsc, lg.unc) == pytest.approx(
+        (0.698623, 0.323733, 0.318257, 0.693147), abs=TOL
+    )
+    # reference set "CORP with ties", in both input orders
+    for y in ([0, 1, 0, 1], [1, 0, 0, 1]):
+        b, _ = corp_pair([0.5, 0.5, 0.2, 0.8], y)
+        assert (b.score, b.mcb, b.dsc, b.unc) == pytest.approx((0.145, 0.02, 0.125, 0.25), abs=TOL)
+
+
+def test_corp_pair_equals_two_corp_calls() -> None:
+    rng = np.random.default_rng(7)
+    p = np.round(rng.uniform(size=5000), 2)  # many ties
+    p[:50] = 0.0
+    p[50:100] = 1.0
+    y = (rng.uniform(size=p.size) < p).astype(float)
+    y[0], y[50] = 1.0, 0.0  # a certain forecast that was wrong: infinite log score
+    b, lg = corp_pair(p, y)
+    _same(b, corp(p, y, score="brier"))
+    _same(lg, corp(p, y, score="log"))
+    assert lg.n_inf == 2 and math.isinf(lg.score) and math.isinf(lg.mcb)
+    with pytest.raises(ScoringInputError, match="p is empty"):
+        corp_pair([], [])
+
+
+def test_corp_pools_negative_zero_with_zero() -> None:
+    r = corp([-0.0, 0.0, 1.0, 0.0], [0, 1, 1, 0])
+    np.testing.assert_array_equal(r.x, [0.0, 1.0])
+    assert not np.signbit(r.x[0])
+    np.testing.assert_array_equal(r.count, [3, 1])
+    np.testing.assert_array_equal(r.events, [1.0, 1.0])
+    # hand: pooled frequencies (1/3, 1) are already increasing, so the recalibration keeps them
+    np.testing.assert_allclose(r.cep, [1 / 3, 1.0])
+    # Brier: mean of (0, 1, 0, 0) = 0.25; recalibrated: (3 * 2/9 + 0) / 4 = 1/6
+    assert r.score == pytest.approx(0.25, abs=1e-12)
+    assert r.mcb == pytest.approx(0.25 - 1 / 6, abs=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7, 10, 12, 20, 49, 100])
+def test_bin_index_equals_binary_search(k: int) -> None:
+    """The fast bin rule gives exactly ``searchsorted(arange(1, k) / k, p, "right")``,
+    for forecasts on the edges and one step either side of them."""
+    edges = np.arange(1, k) / k
+    rng = np.random.default_rng(k)
+    p = np.concatenate(
+        [
+            [0.0, 1.0, np.nextafter(1.0, 0.0), 5e-324],
+            edges,
+            np.nextafter(edges, 0.0),
+            np.nextafter(edges, 1.0),
+            np.arange(0, k + 1) / k * (1 - 1e-16),
+            rng.uniform(size=20_000),
+        ]
+    )
+    p = np.clip(p, 0.0, 1.0)
+    want = np.searchsorted(edges, p, side="right")
+    np.testing.assert_array_equal(bin_index(p, k), want)
+    m = murphy(p, (p > 0.5).astype(float), bins=k)
+    np.testing.assert_array_equal(m.n, np.bincount(want, minlength=k))

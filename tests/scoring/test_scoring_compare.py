@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -180,7 +181,7 @@ def test_team_quantiles() -> None:
     assert t["family"] == "quantiles"
     np.testing.assert_allclose(t["levels"], [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95])
     np.testing.assert_allclose(t["values"], from_spec(specs[2]).ppf(t["levels"]))
-    mixed = [
+    mixed: list[dict[str, Any]] = [
         {"family": "quantiles", "levels": [0.05, 0.5, 0.95], "values": [10, 14, 20]},
         {"family": "lognormal", "mu": 2.6, "sigma": 0.2},
     ]

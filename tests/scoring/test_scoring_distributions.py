@@ -1,6 +1,7 @@
 """Distribution scores: reference values, quantile sets, counts, specs and batch scoring.
 
-Sources: REFERENCE-VALUES.md; scoringrules 0.7 / properscoring 0.1 run once while writing the
+Sources: "reference set" (closed forms and SciPy quadrature, cross-checked against the test
+suites of scoringrules and properscoring); scoringrules 0.7 / properscoring 0.1 run once while writing the
 test; scipy.stats log-densities; scipy.integrate.quad of the CRPS integral
 int (F(t) - 1{t >= x})^2 dt; or hand calculation, as named per case.
 """
@@ -55,9 +56,9 @@ WIS_LEVELS = [0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95]
 @pytest.mark.parametrize(
     ("mu", "sigma", "x", "expected"),
     [
-        (0.0, 1.0, 0.0, 0.233695),  # REFERENCE-VALUES
-        (0.1, 0.4, 0.0, 0.103400),  # REFERENCE-VALUES
-        (0.0, 1.0, 2.0, 1.452792),  # REFERENCE-VALUES
+        (0.0, 1.0, 0.0, 0.233695),  # reference set
+        (0.1, 0.4, 0.0, 0.103400),  # reference set
+        (0.0, 1.0, 2.0, 1.452792),  # reference set
         (2.0, 3.0, -1.0, 1.807324072882849),  # scoringrules.crps_normal = properscoring
     ],
 )
@@ -78,8 +79,8 @@ def test_crps_normal_vectorised() -> None:
 @pytest.mark.parametrize(
     ("mu", "sigma", "x", "expected"),
     [
-        (0.1, 0.9, 3.0, 1.135526),  # REFERENCE-VALUES
-        (0.0, 1.0, 1.0, 0.267405),  # REFERENCE-VALUES
+        (0.1, 0.9, 3.0, 1.135526),  # reference set
+        (0.0, 1.0, 1.0, 0.267405),  # reference set
         (1.0, 0.5, 2.0, 0.4903849087666323),  # scoringrules = quad
         (0.0, 1.0, -0.5, 1.2905620507528528),  # quad (x below the support)
     ],
@@ -91,8 +92,8 @@ def test_crps_lognormal_reference(mu: float, sigma: float, x: float, expected: f
 @pytest.mark.parametrize(
     ("a", "b", "x", "expected"),
     [
-        (0.7, 1.1, 0.3, 0.085010),  # REFERENCE-VALUES
-        (6.0, 4.0, 0.8, 0.124002),  # REFERENCE-VALUES
+        (0.7, 1.1, 0.3, 0.085010),  # reference set
+        (6.0, 4.0, 0.8, 0.124002),  # reference set
         (2.0, 5.0, 0.1, 0.10397633866133864),  # scoringrules = quad
         (2.0, 5.0, 1.3, 0.9243756243756245),  # quad (above the support; scoringrules gives NaN)
         (0.5, 0.5, -0.2, 0.4973576327153246),  # quad (below the support)
@@ -158,8 +159,8 @@ def test_log_score_beta_reference(a: float, b: float, x: float, expected: float)
 @pytest.mark.parametrize(
     ("q", "y", "tau", "expected"),
     [
-        (0.5, 0.3, 0.2, 0.16),  # REFERENCE-VALUES
-        (0.1, 0.3, 0.2, 0.04),  # REFERENCE-VALUES
+        (0.5, 0.3, 0.2, 0.16),  # reference set
+        (0.1, 0.3, 0.2, 0.04),  # reference set
         (5.0, 7.0, 0.5, 1.0),  # hand: 0.5 * |7 - 5|
         (8.0, 7.0, 0.9, 0.1),  # hand: 0.1 * 1
     ],
@@ -169,7 +170,7 @@ def test_pinball_reference(q: float, y: float, tau: float, expected: float) -> N
 
 
 def test_interval_score_reference() -> None:
-    # REFERENCE-VALUES: interval [0, 0.4]
+    # reference set: interval [0, 0.4]
     out = interval_score(0.0, 0.4, [0.1, 0.5, -1.0], [0.5, 0.1, 0.2])
     np.testing.assert_allclose(out, [0.4, 2.4, 10.4], atol=TOL)
     with pytest.raises(ScoringInputError, match="reversed"):
@@ -179,7 +180,7 @@ def test_interval_score_reference() -> None:
 
 
 def test_crps_quantiles_reference() -> None:
-    # REFERENCE-VALUES (the WIS trap: half the absolute error of the median, not of the median)
+    # reference set (the WIS trap: half the absolute error of the median, not of the median)
     assert crps_quantiles(WIS_LEVELS, [1, 2, 4, 5, 6, 8, 10], 7) == pytest.approx(1.014286, abs=TOL)
     # hand: pinballs 0.25, 0.5, 0.75 -> 2 * mean = 1.0
     assert crps_quantiles([0.25, 0.5, 0.75], [2, 4, 6], 3) == pytest.approx(1.0, abs=TOL)
@@ -312,7 +313,7 @@ def test_quantile_validation() -> None:
 
 
 def test_counts_reference() -> None:
-    # REFERENCE-VALUES: 8 of 10
+    # reference set: 8 of 10
     assert rps_counts_betabinom(6, 4, 8, 10) == pytest.approx(1.124273, abs=TOL)
     assert betabinom_log_score(6, 4, 8, 10) == pytest.approx(1.970990, abs=TOL)
     assert rps_counts_binom(0.9, 8, 10) == pytest.approx(0.668511, abs=TOL)
@@ -436,7 +437,7 @@ X = [2.0, 3.0, 0.8, 14.0, 7.0, 0.3]
 def test_score_continuous_matches_single_forecast_functions() -> None:
     bounds: list[Any] = [None, None, None, (9.8, 20.2), None, None]
     out = score_continuous(SPECS, X, bounds=bounds)
-    # reference values (REFERENCE-VALUES) come through the batch path
+    # reference values (the reference set) come through the batch path
     np.testing.assert_allclose(
         out["crps"], [1.452792, 1.135526, 0.124002, out["crps"][3], 1.014286, 0.085010], atol=TOL
     )
