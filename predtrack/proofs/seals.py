@@ -442,5 +442,5 @@ def check_sealed(session: Session, replay: Replay, result: Any) -> None:
         "revealed": done,
         "updates": updates,
         "unrevealed": still,
-        "summary": summary if commitments else "no sealed forecast",
+        "summary": summary if commitments else "",
     }
