@@ -300,7 +300,7 @@ class Study:
 
         return revoke_keys(self.store, name, by=self._by(by), fingerprint=fingerprint)
 
-    def keys(self, name: str | None = None) -> Table:
+    def key_list(self, name: str | None = None) -> Table:
         """Registered keys as `key list --json` gives them."""
         from predtrack.proofs.keyring import list_keys
 

@@ -1,14 +1,17 @@
-"""Real SSH keys, ssh-agents and git repositories for the proof tests, made with the real tools."""
+"""Real SSH keys, ssh-agents and git repositories for the proof tests, made with the real tools;
+and history rewritten as a database administrator could."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 KEY_TYPES = {
     "ed25519": ["-t", "ed25519"],
@@ -77,3 +80,53 @@ def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True, timeout=60
     ).stdout
+
+
+def rewrite_history(url: str, edit: Callable[[int, dict[str, Any]], None]) -> None:
+    """Rewrite the ledger as an administrator could: `edit(seq, body)` changes entry bodies in
+    place, every hash is recomputed, and the guard triggers are put back as they were."""
+    from conftest import sql
+
+    from predtrack.store import triggers
+    from predtrack.store.ledger import chain_hash
+    from predtrack.store.types import canonical_json
+
+    postgres = url.startswith("postgresql")
+    for name in ("ledger_no_update", "ledger_no_delete", "ledger_append_next"):
+        sql(url, f"DROP TRIGGER IF EXISTS {name}" + (" ON ledger" if postgres else ""))
+    prev = triggers.GENESIS
+    for seq, payload in sql(url, "SELECT seq, payload FROM ledger ORDER BY seq"):
+        body = json.loads(payload)
+        edit(seq, body)
+        text = canonical_json(body)
+        digest = chain_hash(prev, text)
+        sql(
+            url,
+            "UPDATE ledger SET payload = :p, prev = :prev, hash = :h WHERE seq = :s",
+            p=text, prev=prev, h=digest, s=seq,
+        )  # fmt: skip
+        prev = digest
+    for statement in triggers.pg_statements() if postgres else triggers.sqlite_statements():
+        sql(url, statement)
+
+
+def edit_rows(table: str, row_id: int, **changes: Any) -> Callable[[int, dict[str, Any]], None]:
+    """An `edit` for rewrite_history: change columns of one inserted row in its ledger entry."""
+
+    def edit(seq: int, body: dict[str, Any]) -> None:
+        for row in body.get("insert", {}).get(table, []):
+            if row["id"] == row_id:
+                row.update(changes)
+
+    return edit
+
+
+def everything_stored(url: str) -> str:
+    """Every value of every table and every ledger payload, as one text (what an administrator reads)."""
+    from conftest import sql
+
+    from predtrack.store.tables import DOMAIN
+
+    parts = [str(row) for table in DOMAIN for row in sql(url, f"SELECT * FROM {table}")]
+    parts += [str(row) for row in sql(url, "SELECT * FROM ledger")]
+    return "\n".join(parts)
