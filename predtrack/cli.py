@@ -728,16 +728,9 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
     "--against", metavar="SEQ:HEX", help="A published head that must still be in the chain."
 )
 @click.option(
-    "--tsa-ca",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="PEM file of the CA(s) timestamp tokens must chain to.",
+    "--tsa-ca", type=click.Path(path_type=Path), help="CA certificates (PEM) of the TSAs."
 )
-@click.option(
-    "--git",
-    "git_repo",
-    metavar="REPO",
-    help="A git repository holding anchor commits of this store.",
-)
+@click.option("--git", "git_repo", metavar="REPO", help="A repository with anchor commits.")
 @json_option
 @db_option
 def verify(

@@ -130,3 +130,22 @@ def everything_stored(url: str) -> str:
     parts = [str(row) for table in DOMAIN for row in sql(url, f"SELECT * FROM {table}")]
     parts += [str(row) for row in sql(url, "SELECT * FROM ledger")]
     return "\n".join(parts)
+
+
+def tamper_row(url: str, table: str, row_id: int, **changes: Any) -> None:
+    """Change a row as an administrator could: in its table and in its ledger entry, every hash
+    recomputed and the guards put back, so that only the proofs can tell."""
+    from conftest import sql
+
+    from predtrack.store.types import canonical_json
+
+    rewrite_history(url, edit_rows(table, row_id, **changes))
+    stored = {k: canonical_json(v) if isinstance(v, dict) else v for k, v in changes.items()}
+    assignments = ", ".join(f'"{name}" = :{name}' for name in stored)
+    sql(url, f"UPDATE {table} SET {assignments} WHERE id = :row_id", row_id=row_id, **stored)
+
+
+def flip_question(run: Callable[..., Any], *extra: str, **env: str) -> Any:
+    """alice registers the quantity question cheese-maze/flip with her forecast 10 to 20."""
+    args = ["Flip size", "10 to 20", "--kind", "quantity", "-e", "cheese-maze", "--key", "flip"]
+    return run("predict", *args, *extra, **env)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, head_of, sql
-from proofs_tools import edit_rows, git, git_repo, rewrite_history
+from proofs_tools import flip_question, git, git_repo, tamper_row
 from tsa_server import (
     TimestampAuthority,
     authority_responder,
@@ -46,17 +46,7 @@ def tsa_url(authority: TimestampAuthority) -> Iterator[str]:
 def populate(run: Run) -> None:
     run("predict", "Reaches cheese at 25", "30%", "-e", "cheese-maze", "--key", "tl25")
     run("predict", "-q", "tl25", "40%", "--by", "bob")
-    run(
-        "predict",
-        "Flip size",
-        "10 to 20",
-        "--kind",
-        "quantity",
-        "-e",
-        "cheese-maze",
-        "--key",
-        "flip",
-    )
+    flip_question(run)
 
 
 def verify_json(run: Run, code: int, *args: str) -> dict:
@@ -126,12 +116,7 @@ def test_a_history_rewritten_after_the_token_fails_verify(
     # The administrator changes bob's first forecast, in its row and in the ledger, recomputes
     # every hash and puts the guards back: chain, rows and guards are all consistent again.
     dist = {"family": "bernoulli", "p": 0.45}
-    rewrite_history(store_db, edit_rows("predictions", 2, forecast="45%", distribution=dist))
-    sql(
-        store_db,
-        "UPDATE predictions SET forecast = '45%', distribution = :d WHERE id = 2",
-        d='{"family":"bernoulli","p":0.45}',
-    )
+    tamper_row(store_db, "predictions", 2, forecast="45%", distribution=dist)
     report = verify_json(run, 1, "--tsa-ca", str(authority.ca_pem))
     assert [(p["table"], p["field"]) for p in report["problems"]] == [("anchors", "head_hash")]
     assert "history was rewritten after it was anchored" in report["problems"][0]["message"]
@@ -191,8 +176,7 @@ def test_git_anchor_catches_a_rewritten_history(store_db: str, run: Run, tmp_pat
     populate(run)
     repo = git_repo(tmp_path / "paper")
     run("anchor", "--git", str(repo))
-    rewrite_history(store_db, edit_rows("predictions", 2, forecaster="carol"))
-    sql(store_db, "UPDATE predictions SET forecaster = 'carol' WHERE id = 2")
+    tamper_row(store_db, "predictions", 2, forecaster="carol")
     report = verify_json(run, 1, "--git", str(repo))
     messages = [p["message"] for p in report["problems"]]
     assert any(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, head_of, sql, write
-from proofs_tools import edit_rows, everything_stored, make_key, rewrite_history
+from proofs_tools import everything_stored, flip_question, make_key, tamper_row
 
 from predtrack.proofs.sealed import OPENINGS_ENV
 from predtrack.proofs.sshsig import KEY_ENV
@@ -24,20 +24,6 @@ def _openings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def question(run: Run) -> None:
-    run(
-        "predict",
-        "Flip size",
-        "10 to 20",
-        "--kind",
-        "quantity",
-        "-e",
-        "cheese-maze",
-        "--key",
-        "flip",
-    )
-
-
 def seal(run: Run, forecast: str = "12 to 18", *extra: str) -> dict:
     made = json.loads(
         run("predict", "-q", "flip", forecast, "--sealed", "--by", "bob", "--json", *extra).output
@@ -47,7 +33,7 @@ def seal(run: Run, forecast: str = "12 to 18", *extra: str) -> dict:
 
 
 def test_only_a_commitment_reaches_the_store(store_db: str, run: Run, tmp_path: Path) -> None:
-    question(run)
+    flip_question(run)
     result = run(
         "predict", "-q", "flip", "12.5 to 17.5", "--sealed", "--by", "bob", "--note", "hunch"
     )
@@ -73,7 +59,7 @@ def test_only_a_commitment_reaches_the_store(store_db: str, run: Run, tmp_path: 
 
 
 def test_reveal_publishes_the_forecast_dated_by_its_commitment(store_db: str, run: Run) -> None:
-    question(run)
+    flip_question(run)
     made = seal(run)
     committed_at = made["sealed"][0]["committed_at"]
     run("lock", "cheese-maze")
@@ -97,7 +83,7 @@ def test_reveal_publishes_the_forecast_dated_by_its_commitment(store_db: str, ru
 
 
 def test_a_commitment_made_after_the_lock_is_late(store_db: str, run: Run) -> None:
-    question(run)
+    flip_question(run)
     run("lock", "cheese-maze")
     made = seal(run)
     assert made["sealed"][0]["late"].startswith("made after cheese-maze was locked")
@@ -108,7 +94,7 @@ def test_a_commitment_made_after_the_lock_is_late(store_db: str, run: Run) -> No
 
 
 def test_a_wrong_opening_is_refused_and_nothing_written(store_db: str, run: Run) -> None:
-    question(run)
+    flip_question(run)
     made = seal(run)
     path = Path(made["openings_file"])
     original = path.read_text()
@@ -125,7 +111,7 @@ def test_a_wrong_opening_is_refused_and_nothing_written(store_db: str, run: Run)
 
 
 def test_openings_of_another_store_are_refused(store_db: str, run: Run, tmp_path: Path) -> None:
-    question(run)
+    flip_question(run)
     seal(run)
     other = tmp_path / "other.db"
     run("init", "--db", str(other))
@@ -143,7 +129,7 @@ def test_openings_of_another_store_are_refused(store_db: str, run: Run, tmp_path
 
 
 def test_unrevealed_commitments_are_listed_after_resolution(store_db: str, run: Run) -> None:
-    question(run)
+    flip_question(run)
     seal(run)
     run("predict", "-q", "flip", "13 to 19", "--sealed", "--by", "carol")
     run("reveal", "--by", "carol")
@@ -162,7 +148,7 @@ def test_unrevealed_commitments_are_listed_after_resolution(store_db: str, run: 
 
 
 def test_a_new_commitment_is_an_update_and_the_latest_is_scored(store_db: str, run: Run) -> None:
-    question(run)
+    flip_question(run)
     seal(run, "12 to 18")
     second = seal(run, "14 to 16")
     assert second["sealed"][0]["updates"] == 1
@@ -178,19 +164,12 @@ def test_a_new_commitment_is_an_update_and_the_latest_is_scored(store_db: str, r
 
 
 def test_a_forged_reveal_fails_verify(store_db: str, run: Run) -> None:
-    question(run)
+    flip_question(run)
     seal(run)
     run("reveal", "--by", "bob")
     # The administrator changes the revealed forecast consistently in row and ledger.
     dist = {"family": "normal", "mu": 15.0, "sigma": 0.5}
-    rewrite_history(
-        store_db, edit_rows("predictions", 2, forecast="14.2 to 15.8", distribution=dist)
-    )
-    sql(
-        store_db,
-        "UPDATE predictions SET forecast = '14.2 to 15.8', distribution = :d WHERE id = 2",
-        d='{"family":"normal","mu":15.0,"sigma":0.5}',
-    )
+    tamper_row(store_db, "predictions", 2, forecast="14.2 to 15.8", distribution=dist)
     report = json.loads(run("verify", "--json", code=1).output)
     (problem,) = report["problems"]
     assert (problem["table"], problem["field"]) == ("predictions", "commitment_id")
@@ -202,7 +181,7 @@ def test_a_forged_reveal_fails_verify(store_db: str, run: Run) -> None:
 def test_sealing_others_forecasts_or_signing_at_commit_is_refused(
     store_db: str, run: Run, tmp_path: Path
 ) -> None:
-    question(run)
+    flip_question(run)
     bulk = write(
         tmp_path / "more.toml",
         '[[question]]\nexperiment = "cheese-maze"\nkey = "tl25"\ntitle = "T"\n'

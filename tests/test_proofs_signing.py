@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Run, head_of, sql, write
-from proofs_tools import edit_rows, fingerprint, make_key, rewrite_history, ssh_agent
+from proofs_tools import fingerprint, flip_question, make_key, ssh_agent, tamper_row
 
 from predtrack.proofs.sshsig import KEY_ENV
 
@@ -50,14 +50,20 @@ def signature_problems(report: dict) -> list[str]:
     return messages
 
 
+def ssh_sign(private: Path, message: bytes) -> str:
+    """An SSHSIG over `message` in namespace predtrack, made by ssh-keygen with `private`."""
+    done = subprocess.run(
+        ["ssh-keygen", "-Y", "sign", "-n", "predtrack", "-f", private],
+        input=message, capture_output=True, check=True,
+    )  # fmt: skip
+    return done.stdout.decode()
+
+
 def signed_store(run: Run, keys: dict[str, Path]) -> None:
     """alice signs a forecast on a new question, bob signs one on it, carol signs nothing."""
     run("key", "add", "alice", pub(keys["alice"]))
     run("key", "add", "bob", pub(keys["bob"]))
-    run(
-        "predict", "Flip size", "10 to 20", "--kind", "quantity", "-e", "cheese-maze",
-        "--key", "flip", "--sign", **{KEY_ENV: str(keys["alice"])},
-    )  # fmt: skip
+    flip_question(run, "--sign", **{KEY_ENV: str(keys["alice"])})
     run("predict", "-q", "flip", "12 to 18", "--sign", "--by", "bob", **{KEY_ENV: str(keys["bob"])})
     run("predict", "-q", "flip", "14 to 16", "--by", "carol")
 
@@ -69,11 +75,8 @@ def test_signed_predictions_verify_and_unsigned_are_counted(
     assert added["added"][0]["fingerprint"] == fingerprint(Path(pub(keys["alice"])))
     run("key", "add", "bob", pub(keys["bob"]))
     made = json.loads(
-        run(
-            "predict", "Flip size", "10 to 20", "--kind", "quantity", "-e", "cheese-maze",
-            "--key", "flip", "--sign", "--json", **{KEY_ENV: str(keys["alice"])},
-        ).output
-    )  # fmt: skip
+        flip_question(run, "--sign", "--json", **{KEY_ENV: str(keys["alice"])}).output
+    )
     assert made["predictions"][0]["signed_with"] == fingerprint(Path(pub(keys["alice"])))
     run("predict", "-q", "flip", "12 to 18", "--sign", "--by", "bob", **{KEY_ENV: str(keys["bob"])})
     run("predict", "-q", "flip", "14 to 16", "--by", "carol")
@@ -139,8 +142,7 @@ def test_an_edited_forecast_fails_naming_the_prediction(
     signed_store(run, keys)
     # The administrator edits alice's forecast in the table and in the ledger, and recomputes
     # every hash: the chain and the rows agree again, only the signature tells.
-    rewrite_history(store_db, edit_rows("predictions", 1, forecast="11 to 19"))
-    sql(store_db, "UPDATE predictions SET forecast = '11 to 19' WHERE id = 1")
+    tamper_row(store_db, "predictions", 1, forecast="11 to 19")
     report = verify_json(run, 1)
     assert [p["table"] for p in report["problems"]] == ["predictions"]
     assert signature_problems(report) == [
@@ -154,16 +156,14 @@ def test_a_swapped_forecaster_fails_naming_the_prediction(
     store_db: str, run: Run, keys: dict[str, Path]
 ) -> None:
     signed_store(run, keys)
-    rewrite_history(store_db, edit_rows("predictions", 1, forecaster="bob"))
-    sql(store_db, "UPDATE predictions SET forecaster = 'bob' WHERE id = 1")
+    tamper_row(store_db, "predictions", 1, forecaster="bob")
     alice = fingerprint(Path(pub(keys["alice"])))
     assert signature_problems(verify_json(run, 1)) == [
         f"prediction #1 on cheese-maze/flip by bob: it is signed with alice's key {alice}, "
         "not a key of bob"
     ]
     # Pointing it at bob's key as well does not help: bob's key did not sign it.
-    rewrite_history(store_db, edit_rows("predictions", 1, key_id=2))
-    sql(store_db, "UPDATE predictions SET key_id = 2 WHERE id = 1")
+    tamper_row(store_db, "predictions", 1, key_id=2)
     bob = fingerprint(Path(pub(keys["bob"])))
     assert signature_problems(verify_json(run, 1)) == [
         f"prediction #1 on cheese-maze/flip by bob: signature is by key {alice}, not {bob}"
@@ -188,12 +188,7 @@ def test_a_signature_by_another_key_fails_naming_the_prediction(
         question, "cheese-maze/flip", forecaster="alice", forecast=row.forecast,
         distribution=row.distribution, note=row.note, time=row.made_at,
     )  # fmt: skip
-    forged = subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", "predtrack", "-f", keys["mallory"]],
-        input=message, capture_output=True, check=True,
-    ).stdout.decode()  # fmt: skip
-    rewrite_history(store_db, edit_rows("predictions", 1, signature=forged))
-    sql(store_db, "UPDATE predictions SET signature = :s WHERE id = 1", s=forged)
+    tamper_row(store_db, "predictions", 1, signature=ssh_sign(keys["mallory"], message))
     mallory = fingerprint(Path(pub(keys["mallory"])))
     alice = fingerprint(Path(pub(keys["alice"])))
     assert signature_problems(verify_json(run, 1)) == [
@@ -259,10 +254,7 @@ def forge_signed_prediction(url: str, private: Path, *, forecaster: str, key_id:
             question, "cheese-maze/flip", forecaster=forecaster, forecast="13 to 17",
             distribution=values["distribution"], note=None, time=values["made_at"],
         )  # fmt: skip
-        values["signature"] = subprocess.run(
-            ["ssh-keygen", "-Y", "sign", "-n", "predtrack", "-f", private],
-            input=message, capture_output=True, check=True,
-        ).stdout.decode()  # fmt: skip
+        values["signature"] = ssh_sign(private, message)
         record(session, "register", by=forecaster, inserts=[("predictions", values)])
 
     store.write(work)
@@ -292,8 +284,7 @@ def test_score_signed_only_counts_verified_signatures(
     assert scored() == ["alice", "bob", "carol"]
     assert scored("--signed-only") == ["alice", "bob"]
     # A signature that no longer holds is not "signed".
-    rewrite_history(store_db, edit_rows("predictions", 1, forecast="11 to 19"))
-    sql(store_db, "UPDATE predictions SET forecast = '11 to 19' WHERE id = 1")
+    tamper_row(store_db, "predictions", 1, forecast="11 to 19")
     assert scored("--signed-only") == ["bob"]
 
 

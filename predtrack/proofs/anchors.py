@@ -66,7 +66,12 @@ class Anchored:
                     f"Committed head {self.head} into {a['location']} as commit {a['commit']} "
                     f"(dated {_second(a['time'])}); {git_anchor.DATE_CAVEAT}"
                 )
-        lines.append("Check offline with `predtrack verify --tsa-ca CA.pem` (and `--git REPO`).")
+        kinds = {a["kind"] for a in self.anchors}
+        checks = [
+            *(["--tsa-ca CA.pem"] if "tsa" in kinds else []),
+            *(["--git REPO"] if "git" in kinds else []),
+        ]
+        lines.append(f"Check offline with `predtrack verify {' '.join(checks)}`.")
         lines.append(f"Ledger head {self.entry}")
         return "\n".join(lines)
 

@@ -136,7 +136,7 @@ def parse_public_key(line: str, *, where: str = "public key") -> PublicKey:
 
 def read_public_keys(path: str | os.PathLike[str]) -> list[PublicKey]:
     """Every key of a `.pub` or GitHub `USER.keys` file (one per line, `#` comments and blanks skipped)."""
-    name = os.fspath(path)
+    name = os.path.expanduser(os.fspath(path))
     try:
         with open(name, "rb") as handle:
             raw = handle.read(_MAX_FILE + 1)

@@ -343,17 +343,8 @@ def keys(*, session: Session, forecaster: str | None = None) -> list[Key]:
     return _load(session, Key, "WHERE forecaster = ? ORDER BY id", (forecaster,))
 
 
-def commitments(
-    *, session: Session, forecaster: str | None = None, question_ids: Sequence[int] | None = None
-) -> list[Commitment]:
-    """Sealed-forecast commitments in id order (all, one forecaster's, or on these questions)."""
-    if question_ids is not None:
-        out: list[Commitment] = []
-        for chunk in _chunks(list(question_ids)):
-            out.extend(_load(session, Commitment, f"WHERE question_id IN {_in(chunk)}", chunk))
-        return sorted(
-            (c for c in out if forecaster is None or c.forecaster == forecaster), key=lambda c: c.id
-        )
+def commitments(*, session: Session, forecaster: str | None = None) -> list[Commitment]:
+    """Sealed-forecast commitments in id order (all, or one forecaster's)."""
     if forecaster is None:
         return _load(session, Commitment, "ORDER BY id")
     return _load(session, Commitment, "WHERE forecaster = ? ORDER BY id", (forecaster,))
