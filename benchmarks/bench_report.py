@@ -13,7 +13,7 @@ appears), and a few late predictions are added after the results exist.
 
 Building takes a minute or two; `--store DIR` keeps the store in DIR and reuses it when it is
 already there. The figure is the wall time of `predtrack report` in a fresh process (start-up
-included), the median of `--repeat` runs, printed next to the target and next to the machine's
+included; `--figures` once more, writing every figure as SVG and, with rsvg-convert, PDF), the median of `--repeat` runs, printed next to the target and next to the machine's
 baseline measured in the same run (`python -c pass` and `predtrack score` on the same store).
 """
 
@@ -231,6 +231,12 @@ def main() -> None:
         full = folder / "report-all.html"
         report_all = timed([*exe, "report", "--questions", "all", "-o", str(full)], env, folder, 1)
         size_all = full.stat().st_size
+        figures = folder / "figures"
+        shutil.rmtree(figures, ignore_errors=True)
+        args = [*exe, "report", "-o", str(out), "--figures", str(figures)]
+        report_figures = timed(args, env, folder, 1)
+        count = len(list(figures.glob("*.svg")))
+        kinds = "SVG + PDF" if shutil.which("rsvg-convert") else "SVG"
         predictions = options.questions * options.forecasters
         rows = [
             {"figure": "python -c pass", "value": python, "unit": "s", "target": None},
@@ -242,6 +248,12 @@ def main() -> None:
                 "figure": "report --questions all size",
                 "value": size_all,
                 "unit": "bytes",
+                "target": None,
+            },
+            {
+                "figure": f"report --figures ({count} figures, {kinds})",
+                "value": report_figures,
+                "unit": "s",
                 "target": None,
             },
         ]

@@ -7,9 +7,10 @@ browser):
     python docs/make_screenshot.py --height 2400 --out /tmp/shot.png --html /tmp/example.html
 
 It copies predictions.db.example to a temporary folder (the committed file is never
-touched), runs `predtrack report --db COPY -o example.html`, opens the file in headless
-Chromium at 1200 px wide and saves the top `--height` pixels of the page. The browser is
-Debian's `chromium` (or $PREDTRACK_TEST_CHROMIUM), started offline with a fresh profile.
+touched), brings it to the current schema (`predtrack db upgrade`), runs `predtrack report
+--db COPY -o example.html`, opens the file in headless Chromium at 1200 px wide and saves the
+top `--height` pixels of the page. The browser is Debian's `chromium` (or
+$PREDTRACK_TEST_CHROMIUM), started offline with a fresh profile.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def build_report(folder: Path, html: Path) -> None:
     shutil.copyfile(ROOT / "predictions.db.example", db)
     exe = shutil.which("predtrack") or str(Path(sys.executable).parent / "predtrack")
     command = [exe] if Path(exe).exists() else [sys.executable, "-m", "predtrack"]
+    # The copy is brought to this predtrack's schema first (a no-op when it already is).
+    subprocess.run(
+        [*command, "db", "upgrade", "--db", str(db)], check=True, stdout=subprocess.DEVNULL
+    )
     subprocess.run(
         [*command, "report", "--db", str(db), "-o", str(html)],
         check=True,

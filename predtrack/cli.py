@@ -947,6 +947,13 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
     help="How many resolved questions to show in full; the rest are summarised.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
+@click.option(
+    "--figures",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write every figure into DIR as a standalone SVG file (legend and colours "
+    "inline), and as a PDF when rsvg-convert (Debian: librsvg2-bin) is on PATH.",
+)
 @json_option
 @db_option
 def report(
@@ -958,6 +965,7 @@ def report(
     baseline: str,
     questions: str,
     seed: int,
+    figures: Path | None,
     as_json: bool,
     db: str | None,
 ) -> None:
@@ -992,6 +1000,7 @@ def report(
         baseline=baseline,
         questions=limit,
         seed=seed,
+        figures=figures,
     )
     store = _store(db)
     progress = None

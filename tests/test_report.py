@@ -8,6 +8,7 @@ import math
 import os
 import re
 import shutil
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,7 @@ def load_example(run: Run, tmp_path: Path) -> None:
     """The shipped example, replayed into this test's store (SQLite or PostgreSQL)."""
     copy = tmp_path / "example-copy.db"
     shutil.copyfile(EXAMPLE, copy)
+    run("db", "upgrade", "--db", str(copy))  # a no-op once the shipped file is current
     ledger = tmp_path / "ledger.jsonl"
     ledger.write_text(run("export", "--db", str(copy)).output, encoding="utf-8")
     run("import", str(ledger))
@@ -121,7 +123,18 @@ def example(store_db: str, run: Run, tmp_path: Path) -> str:
     return store_db
 
 
-def test_example_report_has_every_section(example: str, run: Run, tmp_path: Path) -> None:
+@pytest.fixture
+def any_spread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Draw running scores however close together the times are (the example and these
+    tests' stores were resolved in one batch, which the report otherwise leaves undrawn)."""
+    from predtrack.report.sections import over_time
+
+    monkeypatch.setattr(over_time, "SPREAD", timedelta(0))
+
+
+def test_example_report_has_every_section(
+    example: str, run: Run, tmp_path: Path, any_spread: None
+) -> None:
     html, page = report(run, tmp_path)
     ids = {a.get("id") for _, a in page.elements}
     for section in SECTIONS:
@@ -415,14 +428,14 @@ def test_verification_in_a_child_process_agrees(
     store_db: str, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a large ledger verification runs in another process; the result is the same."""
-    from predtrack import report as report_module
+    from predtrack.report import verification as report_module
     from predtrack.store.schema import open_store
 
     load_example(run, tmp_path)
     store = open_store(store_db)
-    inline = report_module._Verifier(store, 0).result()
+    inline = report_module.Verifier(store, 0).result()
     monkeypatch.setattr(report_module, "PARALLEL_VERIFY_MIN", 0)
-    verifier = report_module._Verifier(store, 1)
+    verifier = report_module.Verifier(store, 1)
     assert verifier.future is not None  # really in another process
     try:
         parallel = verifier.result()
@@ -432,7 +445,7 @@ def test_verification_in_a_child_process_agrees(
 
 
 def test_svg_helper_escapes_and_ticks() -> None:
-    from predtrack.svg import Plot, nice_ticks
+    from predtrack.report.draw import Plot, nice_ticks
 
     assert nice_ticks(0, 1, 5) == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     assert nice_ticks(1, 16, 8, integer=True) == [2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0]
@@ -446,7 +459,9 @@ def test_svg_helper_escapes_and_ticks() -> None:
     assert not math.isnan(float(re.findall(r'cx="([^"]+)"', svg)[0]))
 
 
-def test_infinite_log_scores_are_reported_honestly(store_db: str, run: Run, tmp_path: Path) -> None:
+def test_infinite_log_scores_are_reported_honestly(
+    store_db: str, run: Run, tmp_path: Path, any_spread: None
+) -> None:
     for i in range(12):  # all predicted before the first resolution locks the experiment
         run("predict", f"Q{i}", "1" if i == 3 else "0.7", "--key", f"q{i}")
     for i in range(12):

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Run
+from tests.test_report import any_spread  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -95,11 +96,13 @@ class Visit:
 def example_report(run: Run, tmp_path: Path, *args: str) -> Path:
     db = tmp_path / "example.db"
     shutil.copyfile(ROOT / "predictions.db.example", db)
+    run("db", "upgrade", "--db", str(db))  # a no-op once the shipped file is current
     out = tmp_path / "example.html"
     run("report", "--db", str(db), "-o", str(out), *args)
     return out
 
 
+@pytest.mark.usefixtures("any_spread")
 def test_example_report_in_chromium(browser: Any, run: Run, tmp_path: Path) -> None:
     visit = Visit(browser, example_report(run, tmp_path))
     try:
@@ -175,3 +178,91 @@ def test_injection_is_shown_as_text(browser: Any, run: Run, tmp_path: Path) -> N
         assert page.title() == "Injection check"
     finally:
         visit.close()
+
+
+def test_experiment_figure_and_saved_figures_in_chromium(
+    browser: Any, example_store: str, tmp_path: Path
+) -> None:
+    """The experiment figure is drawn and its marks name their forecaster; "save SVG" gives
+    the file `--figures` writes; every written figure opens on its own, with no request."""
+    import xml.etree.ElementTree as ET
+
+    from predtrack.report import ReportOptions, write_report
+    from predtrack.store.schema import open_store
+    from tests.test_report_sections import example_sweep_points
+
+    out, folder = tmp_path / "sweep.html", tmp_path / "figures"
+    write_report(
+        open_store(example_store),
+        out,
+        ReportOptions(figures=folder),
+        sweep_points=example_sweep_points,
+    )
+    visit = Visit(browser, out)
+    try:
+        page = visit.page
+        assert visit.errors == [] and visit.requests == [visit.url]
+        figure = page.locator("#experiment svg.chart")
+        assert figure.count() == 1
+        figure.scroll_into_view_if_needed()
+        assert figure.is_visible()
+        box = figure.bounding_box()
+        assert box is not None and box["width"] > 500 and box["height"] > 200
+        assert page.locator("#experiment svg.chart .obs").count() == 11
+        for name in ("alice", "bob", "carol", "dan"):
+            marks = page.locator(f'#experiment g.fc[data-forecaster="{name}"]')
+            assert marks.count() >= 2 + 6  # two crossings, six fractions
+            crossing = page.locator(
+                f'#experiment g.fc[data-forecaster="{name}"][data-kind="crossing"]'
+            ).first
+            mark_box = crossing.bounding_box()
+            assert mark_box is not None and mark_box["width"] > 2
+            assert (
+                box["x"] <= mark_box["x"]
+                and mark_box["x"] + mark_box["width"] <= box["x"] + box["width"]
+            )
+            tooltip = crossing.locator("title").text_content() or ""
+            assert tooltip.startswith(f"{name} — cheese-maze/flip")
+            crossing.hover()
+        # "save SVG" makes, in the page, the file that --figures wrote.
+        link = page.locator("#experiment a.save-svg")
+        with page.expect_download() as info:
+            link.click()
+        download = info.value
+        saved = Path(download.path()).read_text(encoding="utf-8")
+        assert download.suggested_filename == "experiment-cheese-maze-maze-size-cheese-rate.svg"
+        written = (folder / download.suggested_filename).read_text(encoding="utf-8")
+
+        def shape(text: str) -> list[tuple[str, str]]:
+            root = ET.fromstring(text.encode("utf-8"))
+            return [(e.tag, (e.text or "").strip()) for e in root.iter() if e.tag[-5:] != "style"]
+
+        assert shape(saved) == shape(written)
+        assert visit.errors == [] and visit.requests[0] == visit.url
+        assert all(r.startswith(("file:", "blob:")) for r in visit.requests)
+    finally:
+        visit.close()
+    files = sorted(folder.glob("*.svg"))
+    assert len(files) == 12
+    for path in files:
+        alone = Visit(browser, path)
+        try:
+            assert alone.errors == [] and alone.requests == [alone.url]
+            root = alone.page.locator("svg").first
+            size = root.bounding_box()
+            assert size is not None and size["width"] > 300 and size["height"] > 200, path.name
+            chart = alone.page.locator("svg.chart")
+            assert chart.count() == 1 and chart.is_visible()
+            # The stylesheet came along: marks are coloured, not the default black.
+            fill = alone.page.evaluate("getComputedStyle(document.querySelector('.paper')).fill")
+            assert fill == "rgb(255, 255, 255)"
+        finally:
+            alone.close()
+
+
+@pytest.fixture
+def example_store(store_db: str, run: Run, tmp_path: Path) -> str:
+    from tests.test_report import load_example
+
+    load_example(run, tmp_path)
+    return store_db

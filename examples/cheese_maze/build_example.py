@@ -7,11 +7,11 @@ and handle an annulled question and a corrected resolution. Run from anywhere:
     python examples/cheese_maze/build_example.py               # writes ./predictions.db.example
     python examples/cheese_maze/build_example.py --db out.db --workdir /tmp/study
 
-The study runs in a scratch folder (a temporary one unless --workdir is given), because the
-result files must be written *after* the predictions, as in a real study: their modification
-times are checked against the prediction times. The database records that folder's absolute
-paths, so `verify` on a copy elsewhere warns that the artifact files are missing (a warning,
-not a failure).
+The study runs in a scratch folder laid out like this repository (a temporary one unless
+--workdir is given), because the result files must be written *after* the predictions, as in
+a real study: their modification times are checked against the prediction times. predtrack
+stores every path relative to the database's folder, so the database, copied to the top of
+the repository, finds `examples/cheese_maze/results/` in any clone and verifies cleanly.
 """
 
 from __future__ import annotations
@@ -44,17 +44,15 @@ def run_experiment(study: Path, *names: str) -> None:
     """The runs finish and write their result files (fresh modification times)."""
     (study / "results").mkdir(exist_ok=True)
     for name in names:
-        shutil.copyfile(HERE / "runs" / name, study / "results" / name)
+        shutil.copyfile(HERE / "results" / name, study / "results" / name)
 
 
 def build(db: Path, workdir: Path) -> None:
-    study = workdir / "cheese-maze"
-    if study.exists():
-        shutil.rmtree(study)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    study = workdir / "examples" / "cheese_maze"
     study.mkdir(parents=True)
     shutil.copyfile(HERE / "prereg.toml", study / "prereg.toml")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db}{suffix}").unlink(missing_ok=True)
 
     predtrack("init", db=db, cwd=study)
     predtrack("predict", "--file", "prereg.toml", db=db, cwd=study)
@@ -119,19 +117,19 @@ def main() -> None:
         "--workdir", type=Path, help="scratch folder for the study [default: a temporary one]"
     )
     options = parser.parse_args()
-    db = options.db.absolute()
-    if options.workdir:
-        build(db, options.workdir.absolute())
-    else:
-        with tempfile.TemporaryDirectory(prefix="predtrack-example-") as folder:
-            build(db, Path(folder))
-    # One self-contained file: fold the WAL back in so the example is a single file.
-    import sqlite3
+    target = options.db.absolute()
+    with tempfile.TemporaryDirectory(prefix="predtrack-example-") as scratch:
+        workdir = options.workdir.absolute() if options.workdir else Path(scratch) / "study"
+        db = workdir / "predictions.db.example"
+        build(db, workdir)
+        # One self-contained file: fold the WAL back in so the example is a single file.
+        import sqlite3
 
-    with sqlite3.connect(db) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.execute("PRAGMA journal_mode=DELETE")
-    print(f"Wrote {db}")
+        with sqlite3.connect(db) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode=DELETE")
+        shutil.copyfile(db, target)
+    print(f"Wrote {target}")
 
 
 if __name__ == "__main__":
