@@ -435,9 +435,7 @@ def register(
             if sealed or sign:
                 from predtrack.proofs.signing import proof_of
 
-                proof, note = proof_of(values, row, label, by, sealed=sealed, late=late_reason)
-                proofs += [proof] if proof is not None else []
-                warnings += [_where(pred.where or label, note)] if note else []
+                proofs.append(proof_of(values, row, label, sealed=sealed, late=late_reason))
                 if sealed:
                     warnings.extend(_where(pred.where or label, w) for w in result.warnings)
                     continue
@@ -463,7 +461,8 @@ def register(
         if sign and proofs:
             from predtrack.proofs.signing import sign_rows
 
-            signer = sign_rows(session, by, proofs)
+            signer, unsigned = sign_rows(session, by, proofs)
+            warnings += [unsigned] if unsigned else []
             for item in recorded:
                 item.signed_with = signer.fingerprint if item.forecaster == by and signer else None
         if batch.inserts:

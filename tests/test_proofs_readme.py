@@ -60,7 +60,7 @@ def test_the_proofs_section_runs_as_written(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "Recorded prediction #1 on cheese-maze/flip by alice: 10 to 20" in out
-    assert "not signed: it is bob's forecast" in done.stderr
+    assert "not signed: 1 by bob (alice signs only alice's own forecasts)" in done.stderr
     assert re.search(r"anchored: entries 1–\d+ existed before \S+Z \(RFC 3161, TSA: CN=", out)
     assert "a git date proves nothing unless the commit was pushed somewhere trusted" in out
     assert "Revealed prediction" in out and "by bob: 12 to 18" in out

@@ -50,10 +50,10 @@ def signature_problems(report: dict) -> list[str]:
     return messages
 
 
-def ssh_sign(private: Path, message: bytes) -> str:
-    """An SSHSIG over `message` in namespace predtrack, made by ssh-keygen with `private`."""
+def ssh_sign(private: Path, message: bytes, namespace: str = "predtrack") -> str:
+    """An SSHSIG over `message` made by ssh-keygen with `private`."""
     done = subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", "predtrack", "-f", private],
+        ["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", private],
         input=message, capture_output=True, check=True,
     )  # fmt: skip
     return done.stdout.decode()
@@ -130,7 +130,7 @@ forecasts = { alice = "20%" }
         ("bob", False),
         ("alice", True),
     ]
-    assert "not signed: it is bob's forecast" in result.stderr
+    assert "Warning: not signed: 1 by bob (alice signs only alice's own forecasts)" in result.stderr
     report = verify_json(run, 0)
     assert report["signatures"]["signed"] == {"alice": 2}
     assert report["signatures"]["unsigned"] == 1
@@ -170,7 +170,7 @@ def test_a_swapped_forecaster_fails_naming_the_prediction(
     ]
 
 
-def test_a_signature_by_another_key_fails_naming_the_prediction(
+def test_a_signature_by_another_key_or_for_another_namespace_fails(
     store_db: str, run: Run, keys: dict[str, Path], tmp_path: Path
 ) -> None:
     signed_store(run, keys)
@@ -194,6 +194,14 @@ def test_a_signature_by_another_key_fails_naming_the_prediction(
     assert signature_problems(verify_json(run, 1)) == [
         f"prediction #1 on cheese-maze/flip by alice: signature is by key {mallory}, not {alice}"
     ]
+    # alice's own key, but a signature made for another purpose (namespace) does not count.
+    tamper_row(store_db, "predictions", 1, signature=ssh_sign(keys["alice"], message, "file"))
+    assert signature_problems(verify_json(run, 1)) == [
+        "prediction #1 on cheese-maze/flip by alice: signature is for namespace 'file', "
+        "not 'predtrack'"
+    ]
+    tamper_row(store_db, "predictions", 1, signature=ssh_sign(keys["alice"], message))
+    assert verify_json(run, 0)["signatures"]["signed"] == {"alice": 1, "bob": 1}
 
 
 def test_rotation_keeps_old_signatures_and_revocation_ends_a_key(

@@ -289,12 +289,7 @@ def reveal(
             if sign:
                 from predtrack.proofs.signing import ToSign
 
-                if commitment.forecaster == by:
-                    to_sign.append(ToSign(values, question, label))
-                else:
-                    result.warnings.append(
-                        f"{label}: not signed, it is {commitment.forecaster}'s forecast, not {by}'s"
-                    )
+                to_sign.append(ToSign(values, question, label))
             result.predictions.append({
                 "id": values["id"], "question": label, "forecaster": commitment.forecaster,
                 "forecast": values["forecast"], "distribution": dist, "made_at": commitment.committed_at,
@@ -305,7 +300,8 @@ def reveal(
         if to_sign:
             from predtrack.proofs.signing import sign_rows
 
-            sign_rows(session, by, to_sign)
+            unsigned = sign_rows(session, by, to_sign)[1]
+            result.warnings += [unsigned] if unsigned else []
         for item, values in zip(result.predictions, rows, strict=True):
             item["signed"] = values.get("signature") is not None
         revealed = [c for c, _ in chosen if c.revealed_at is not None]

@@ -69,40 +69,42 @@ class ToSign:
 
 
 def proof_of(
-    values: dict[str, Any],
-    question: Question,
-    label: str,
-    by: str,
-    *,
-    sealed: bool,
-    late: str | None,
-) -> tuple[Any, str | None]:
-    """What `register` does with one forecast under --sign or --sealed: the item to sign or to
-    seal (or None), and a warning (or None)."""
+    values: dict[str, Any], question: Question, label: str, *, sealed: bool, late: str | None
+) -> Any:
+    """What `register` keeps of one forecast under --sign (a ToSign) or --sealed (a ToSeal)."""
     if sealed:
         from predtrack.proofs.seals import ToSeal
 
-        return ToSeal(values, question, label, late), None
-    if values["forecaster"] == by:
-        return ToSign(values, question, label), None
-    return None, f"not signed: it is {values['forecaster']}'s forecast, and {by} signs only {by}'s"
+        return ToSeal(values, question, label, late)
+    return ToSign(values, question, label)
 
 
-def sign_rows(session: Session, signer: str, items: Sequence[ToSign]) -> Key | None:
-    """Sign `items` (all `signer`'s) with one of the signer's active keys; fills signature and key_id."""
-    if not items:
-        return None
+def sign_rows(
+    session: Session, signer: str, items: Sequence[ToSign]
+) -> tuple[Key | None, str | None]:
+    """Sign the signer's own `items` with one of their active keys (filling signature and
+    key_id); the key, and a warning naming the forecasts left unsigned because they are others'."""
+    mine = [item for item in items if item.values["forecaster"] == signer]
+    others = Counter(
+        item.values["forecaster"] for item in items if item.values["forecaster"] != signer
+    )
+    note = None
+    if others:
+        who = ", ".join(f"{n} by {name}" for name, n in sorted(others.items()))
+        note = f"not signed: {who} ({signer} signs only {signer}'s own forecasts)"
+    if not mine:
+        return None, note
     keys = keyring.active_keys(session, signer)
     if not keys:
         raise InputError(
             f"{signer} has no registered key to sign with: "
             f"predtrack key add {signer} ~/.ssh/id_ed25519.pub"
         )
-    signatures, key = _sign_with([item.message() for item in items], keys, signer)
-    for item, signature in zip(items, signatures, strict=True):
+    signatures, key = _sign_with([item.message() for item in mine], keys, signer)
+    for item, signature in zip(mine, signatures, strict=True):
         item.values["signature"] = signature
         item.values["key_id"] = key.id
-    return key
+    return key, note
 
 
 def _sign_with(messages: list[bytes], keys: list[Key], signer: str) -> tuple[list[str], Key]:
