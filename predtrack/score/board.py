@@ -212,7 +212,7 @@ def collect(
             per_forecaster[prediction.forecaster].append(prediction)
         for forecaster, history in per_forecaster.items():
             if len(history) > 1:
-                # A revealed sealed forecast is recorded late but dated by its commitment.
+                # A revealed sealed forecast is recorded after later ones but dated by its commitment.
                 history.sort(key=lambda p: p.made_at)
             kept = _collapse(history) if len(history) > 1 else history
             eligible = [p for p in kept if include_late or not p.late]
