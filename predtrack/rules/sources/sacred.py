@@ -1,0 +1,129 @@
+"""Sacred runs as records: a FileStorageObserver folder's `<id>/{run.json, config.json, metrics.json}`.
+
+Names: `status`, `result`, `experiment` (the experiment's name), `run` (the run id, its
+folder), `config.NAME` (nested keys dotted) and metric names (`metrics.json` series:
+steps, timestamps, values). Sacred writes its times as naive UTC ISO strings, read as UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from predtrack.errors import RuleError, RuleSyntaxError
+from predtrack.rules.base import Chunk, Point, RulePending, Run, Source, Status, parse_time
+from predtrack.rules.sources.wandb import flatten
+
+FIELDS = ("status", "result", "experiment", "run")
+PREFIX = "config."
+
+
+def run_folders(root: Path) -> list[Path]:
+    """The run folders (holding `run.json`) of an observer folder, numeric ids in order."""
+    if (root / "run.json").is_file():
+        return [root]
+    found = [p for p in root.iterdir() if p.is_dir() and (p / "run.json").is_file()]
+    return sorted(
+        found, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)
+    )
+
+
+def read_run(folder: Path, with_metrics: bool, read: Callable[[Path], bytes]) -> dict[str, Any]:
+    """One run; its metric series only when `with_metrics` (metrics.json is then evidence too)."""
+    run = _load(folder / "run.json", read, required=True)
+    config = _load(folder / "config.json", read, required=False) or {}
+    status = str(run.get("status"))
+    fields: dict[str, Any] = {
+        "status": status,
+        "result": run.get("result"),
+        "experiment": (run.get("experiment") or {}).get("name"),
+        "run": folder.name,
+    }
+    fields.update(flatten(config, PREFIX) if isinstance(config, dict) else {})
+    series: dict[str, list[tuple[int, float | None, float]]] = {}
+    if with_metrics:
+        for name, m in (_load(folder / "metrics.json", read, required=False) or {}).items():
+            if not isinstance(m, dict):
+                continue
+            steps, stamps, values = m.get("steps", []), m.get("timestamps", []), m.get("values", [])
+            if not len(steps) == len(stamps) == len(values):
+                raise RuleError(
+                    f"{folder.name}/metrics.json: {name} has unequal steps/timestamps/values"
+                )
+            series[name] = [
+                (int(s), parse_time(t), v)
+                for s, t, v in zip(steps, stamps, values, strict=True)
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            ]
+    state: Status = "finished"
+    if status in ("RUNNING", "QUEUED"):
+        state = "running"
+    elif status != "COMPLETED":
+        state = "failed"
+    return {
+        "fields": fields,
+        "series": series,
+        "start": parse_time(run.get("start_time")),
+        "status": state,
+        "reason": "" if state == "finished" else f"Sacred run {folder.name} has status {status}",
+    }
+
+
+def _load(path: Path, read: Callable[[Path], bytes], required: bool) -> Any:
+    if not path.is_file():
+        if required:
+            raise RuleError(f"Sacred run folder {path.parent.name} has no {path.name}")
+        return None
+    data = read(path)
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise RuleError(f"{path.parent.name}/{path.name} is not valid JSON: {e}") from None
+
+
+class SacredSource(Source):
+    """A Sacred FileStorageObserver folder: each run folder is a record."""
+
+    name = "sacred"
+    values = "name"
+    runs_are_records = True
+    folder = True
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the Sacred runs {shown} do not exist yet ({path})")
+        folders = run_folders(path) if path.is_dir() else []
+        if not folders:
+            raise RuleError(f"{shown} holds no Sacred runs (<id>/run.json)")
+        metrics = any(n not in FIELDS and not n.startswith(PREFIX) for n in self.target.names)
+        for folder in folders:
+            r = read_run(folder, metrics, self.reader.read_bytes)
+            series = {k: [Point(*p) for p in v] for k, v in r["series"].items()}
+            record = {k: v for k, v in r["fields"].items() if not k.startswith(PREFIX)}
+            times = []
+            for key, points in series.items():
+                if points:
+                    last = max(points, key=lambda p: (p.step or 0, p.time or 0.0))
+                    record[key] = last.value
+                    times.append(last.time)
+            run = Run(
+                name=folder.name,
+                where=f"run {folder.name} in {shown}",
+                fields=r["fields"],
+                status=r["status"],
+                reason=r["reason"],
+                series=series,
+                order=(r["start"] or 0.0, folder.name),
+            )
+            when = max((t for t in times if t is not None), default=r["start"])
+            yield Chunk.one(run, record, time=when)
+
+    @classmethod
+    def check_layout(cls, path: Path, names: frozenset[str]) -> None:
+        if path.is_file() or (path.is_dir() and any(path.iterdir()) and not run_folders(path)):
+            raise RuleSyntaxError(
+                f"{path.name} is not a Sacred FileStorageObserver folder: no <id>/run.json in it"
+            )
