@@ -121,10 +121,13 @@ class Study:
         log: bool = False,
         normalize: bool = False,
         by: str | None = None,
+        sign: bool = False,
+        sealed: bool = False,
     ) -> Any:
         """Register a question with a forecast, or (`question=`) forecast on an existing one.
 
-        `rule` paths are relative to `rule_dir`, by default the current directory.
+        `rule` paths are relative to `rule_dir`, by default the current directory. `sign`:
+        sign it with your registered SSH key; `sealed`: store only a commitment (`reveal` later).
         """
         from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
 
@@ -138,7 +141,7 @@ class Study:
             prediction = NewPrediction(
                 str(question), user, forecast, experiment=experiment, **options
             )
-            return register(self.store, [], [prediction], by=user)
+            return register(self.store, [], [prediction], by=user, sign=sign, sealed=sealed)
         if title is None or forecast is None:
             raise InputError("give a title and a forecast, or question= and a forecast")
         spec = NewQuestion(
@@ -155,9 +158,8 @@ class Study:
             rule_dir=str(Path(rule_dir or os.getcwd()).absolute()),
             if_run_fails=if_run_fails,
         )
-        return register(
-            self.store, [spec], [NewPrediction(spec, user, forecast, **options)], by=user
-        )
+        prediction = NewPrediction(spec, user, forecast, **options)
+        return register(self.store, [spec], [prediction], by=user, sign=sign, sealed=sealed)
 
     def register(
         self,
@@ -165,8 +167,11 @@ class Study:
         *,
         by: str | None = None,
         rule_dir: str | os.PathLike[str] | None = None,
+        sign: bool = False,
+        sealed: bool = False,
     ) -> Any:
-        """Register a bulk file (TOML or JSON), or the same structure as a dict, all or nothing."""
+        """Register a bulk file (TOML or JSON), or the same structure as a dict, all or nothing
+        (`sign`/`sealed` as for `predict`, applied to your own forecasts)."""
         from predtrack.bulk import load_bulk, load_document
         from predtrack.predict import register
 
@@ -179,7 +184,10 @@ class Study:
         else:
             parsed = load_bulk(Path(source), default_forecaster=user)
         questions, predictions, descriptions = parsed
-        return register(self.store, questions, predictions, by=user, descriptions=descriptions)
+        return register(
+            self.store, questions, predictions, by=user, descriptions=descriptions, sign=sign,
+            sealed=sealed,
+        )  # fmt: skip
 
     def link(
         self,
@@ -250,6 +258,79 @@ class Study:
             experiment=experiment,
             allow_outside=allow_outside,
         )
+
+    # --- proofs: keys, anchors, sealed forecasts ---
+
+    def key_add(
+        self,
+        name: str,
+        pubkey: str | os.PathLike[str] | None = None,
+        *,
+        github_keys: str | os.PathLike[str] | None = None,
+        by: str | None = None,
+    ) -> Any:
+        """Register `name`'s SSH public key (a .pub file or key line), or every key of a GitHub
+        `USER.keys` file."""
+        from predtrack.proofs.keyring import add_keys, read_key_argument
+        from predtrack.proofs.keys import read_public_keys
+
+        if (pubkey is None) == (github_keys is None):
+            raise InputError("give pubkey (a .pub file) or github_keys=FILE")
+        if pubkey is not None:
+            keys = [read_key_argument(pubkey)]
+        else:
+            keys = read_public_keys(github_keys or "")
+        return add_keys(self.store, name, keys, by=self._by(by))
+
+    def key_rotate(
+        self, name: str, pubkey: str | os.PathLike[str], *, by: str | None = None
+    ) -> Any:
+        """Replace `name`'s active keys by a new one (old signatures stay valid for their time)."""
+        from predtrack.proofs.keyring import read_key_argument, rotate_key
+
+        return rotate_key(self.store, name, read_key_argument(pubkey), by=self._by(by))
+
+    def key_revoke(
+        self, name: str, *, fingerprint: str | None = None, by: str | None = None
+    ) -> Any:
+        """Revoke `name`'s keys (or the one with `fingerprint`): they sign nothing from now on."""
+        from predtrack.proofs.keyring import revoke_keys
+
+        return revoke_keys(self.store, name, by=self._by(by), fingerprint=fingerprint)
+
+    def key_list(self, name: str | None = None) -> Table:
+        """Registered keys as `key list --json` gives them."""
+        from predtrack.proofs.keyring import list_keys
+
+        return Table(list_keys(self.store, forecaster=name).rows)
+
+    def anchor(
+        self,
+        *,
+        tsa: str | None = None,
+        git: str | os.PathLike[str] | None = None,
+        timeout: float = 10.0,
+        by: str | None = None,
+    ) -> Any:
+        """Anchor the ledger head: an RFC 3161 token from the TSA at `tsa`, a commit in `git`."""
+        from predtrack.proofs.anchors import anchor
+
+        return anchor(self.store, by=self._by(by), tsa_url=tsa, git_repo=git, timeout=timeout)
+
+    def reveal(
+        self,
+        *,
+        experiment: str | None = None,
+        openings: str | os.PathLike[str] | None = None,
+        sign: bool = False,
+        by: str | None = None,
+    ) -> Any:
+        """Publish your sealed forecasts (from your openings file, or `openings`) as predictions
+        dated by their commitments."""
+        from predtrack.proofs.seals import reveal
+
+        path = None if openings is None else Path(openings)
+        return reveal(self.store, by=self._by(by), experiment=experiment, openings=path, sign=sign)
 
     # --- reading ---
 
@@ -361,11 +442,24 @@ class Study:
 
         return write_report(self.store, Path(path), ReportOptions(**options))
 
-    def verify(self, *, against: str | None = None) -> Any:
-        """Check the chain, every row, the guards and the evidence files (`.ok`, `.problems`)."""
+    def verify(
+        self,
+        *,
+        against: str | None = None,
+        tsa_ca: str | os.PathLike[str] | None = None,
+        git: str | os.PathLike[str] | None = None,
+    ) -> Any:
+        """Check the chain, every row, the guards, the evidence files, the signatures, the anchors
+        (tokens against the CA file `tsa_ca`, commits in the repository `git`) and the sealed
+        forecasts (`.ok`, `.problems`, `.sections`)."""
         from predtrack.integrity import verify
 
-        return verify(self.store, against=against)
+        return verify(
+            self.store,
+            against=against,
+            tsa_ca=None if tsa_ca is None else Path(tsa_ca),
+            git=None if git is None else os.fspath(git),
+        )
 
     def head(self, *, full: bool = False) -> str:
         """The ledger head `SEQ:HEX16` to publish."""

@@ -280,6 +280,16 @@ def db_upgrade(as_json: bool, db: str | None) -> None:
     "--log", "log_scale", is_flag=True, help="Fit the interval on the log scale (lognormal)."
 )
 @click.option("--normalize", is_flag=True, help="Rescale category probabilities to sum to 1.")
+@click.option(
+    "--sign",
+    is_flag=True,
+    help="Sign your forecasts with your registered SSH key (ssh-agent or $PREDTRACK_SSH_KEY).",
+)
+@click.option(
+    "--sealed",
+    is_flag=True,
+    help="Store only a commitment; the forecast stays in your openings file until `reveal`.",
+)
 @json_option
 @by_option
 @db_option
@@ -301,6 +311,8 @@ def predict(
     ci: tuple[str, str] | None,
     log_scale: bool,
     normalize: bool,
+    sign: bool,
+    sealed: bool,
     as_json: bool,
     by: str | None,
     db: str | None,
@@ -317,7 +329,8 @@ def predict(
       predtrack predict "Reaches cheese at size 25" 30% -e cheese-maze --key tl25
       predtrack predict "Size where behaviour flips" "10 to 20" --kind quantity -e cheese-maze --key flip
       predtrack predict --question flip "12 to 18" --by bob
-      predtrack predict --file prereg.toml
+      predtrack predict --file prereg.toml --sign
+      predtrack predict --question flip "12 to 18" --sealed --by bob
     """
     from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
 
@@ -367,8 +380,9 @@ def predict(
     store = _store(db)
     with progress_bar("Parsing forecasts") as progress:
         result = register(
-            store, questions, predictions, by=user, descriptions=descriptions, progress=progress
-        )
+            store, questions, predictions, by=user, descriptions=descriptions, progress=progress,
+            sign=sign, sealed=sealed,
+        )  # fmt: skip
     for message in result.warnings:
         warn(message)
     show(result, as_json)
@@ -713,19 +727,27 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
 @click.option(
     "--against", metavar="SEQ:HEX", help="A published head that must still be in the chain."
 )
+@click.option(
+    "--tsa-ca", type=click.Path(path_type=Path), help="CA certificates (PEM) of the TSAs."
+)
+@click.option("--git", "git_repo", metavar="REPO", help="A repository with anchor commits.")
 @json_option
 @db_option
-def verify(against: str | None, as_json: bool, db: str | None) -> None:
-    """Recompute the hash chain and check every row against it; exit 1 on any problem.
+def verify(
+    against: str | None, tsa_ca: Path | None, git_repo: str | None, as_json: bool, db: str | None
+) -> None:
+    """Recompute the hash chain and check every row against it, and the signatures, timestamp
+    tokens, git anchors and sealed forecasts; exit 1 on any problem.
 
     \b
     Example:
       predtrack verify
       predtrack verify --against 7:1a2b3c4d5e6f7a8b
+      predtrack verify --tsa-ca tsa-ca.pem --git ../paper-repo
     """
     from predtrack.integrity import verify as run_verify
 
-    result = run_verify(_store(db), against=against)
+    result = run_verify(_store(db), against=against, tsa_ca=tsa_ca, git=git_repo)
     if not as_json:
         for message in result.warnings:
             warn(message)
@@ -999,6 +1021,13 @@ def report(
         show({"path": str(result.path), "size": result.size, "verified": result.verified}, True)
     else:
         click.echo(str(result.path))
+
+
+# The proof commands live with the proofs; they use the helpers above.
+from predtrack.proofs.commands import COMMANDS  # noqa: E402
+
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

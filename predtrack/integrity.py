@@ -52,6 +52,7 @@ class Verification:
     superseded: list[str] = field(default_factory=list)
     against: str | None = None
     sections: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # for the checks: tsa_ca, git
 
     @property
     def ok(self) -> bool:
@@ -79,8 +80,17 @@ class Verification:
         return verification_html(self)
 
 
-def verify(store: Store, *, against: str | None = None, artifacts: bool = True) -> Verification:
-    """Recompute the chain, compare every row with the ledger, check the guards and the files."""
+def verify(
+    store: Store,
+    *,
+    against: str | None = None,
+    artifacts: bool = True,
+    tsa_ca: str | Path | None = None,
+    git: str | Path | None = None,
+) -> Verification:
+    """Recompute the chain, compare every row with the ledger, check the guards, the files and
+    the proofs (timestamp tokens against the CA file `tsa_ca`, git anchors in the repository `git`)."""
+    import predtrack.proofs.checks  # noqa: F401  (registers the signature, anchor and sealed checks)
     from predtrack.store.checks import Bad, Checker
 
     target = parse_against(against) if against else None
@@ -106,6 +116,7 @@ def verify(store: Store, *, against: str | None = None, artifacts: bool = True) 
             head_full=format_head(seq, digest, full=True) if state.entries else None,
             problems=problems,
             against=against,
+            options={"tsa_ca": tsa_ca, "git": git},
         )
         if target is not None:
             _check_against(target, against or "", state, problems)

@@ -80,6 +80,7 @@ class RecordedPrediction:
     distribution: dict[str, Any]
     late: bool
     late_reason: str | None
+    signed_with: str | None = None  # the fingerprint of the key that signed it
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -95,9 +96,11 @@ class Registered:
     questions: list[dict[str, Any]] = field(default_factory=list)
     predictions: list[RecordedPrediction] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    sealed: list[dict[str, Any]] = field(default_factory=list)
+    openings: str | None = None  # the openings file the sealed forecasts' openings went to
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "seq": self.seq,
             "head": self.head,
             "experiments_created": self.experiments,
@@ -105,6 +108,9 @@ class Registered:
             "predictions": [p.as_dict() for p in self.predictions],
             "warnings": self.warnings,
         }
+        if self.openings is not None:
+            out.update(sealed=self.sealed, openings_file=self.openings)
+        return out
 
     def text(self) -> str:
         lines = [f"Created experiment {name}" for name in self.experiments]
@@ -121,9 +127,10 @@ class Registered:
                 stored = describe(p.distribution)
                 same = stored.replace(" ", "") == p.forecast.replace(" ", "")
                 shown = "" if same else f" (stored as {stored})"
+                signed = f"  [signed {p.signed_with}]" if p.signed_with else ""
                 lines.append(
                     f"Recorded prediction #{p.id} on {p.question} by {p.forecaster}: "
-                    f"{p.forecast}{shown}{late}"
+                    f"{p.forecast}{shown}{late}{signed}"
                 )
         else:
             late_count = sum(p.late for p in self.predictions)
@@ -131,6 +138,10 @@ class Registered:
                 f"Recorded {len(self.predictions)} predictions"
                 + (f" ({late_count} late)" if late_count else "")
             )
+        if self.openings is not None:
+            from predtrack.proofs.seals import sealed_text
+
+            lines += sealed_text(self.sealed, self.openings)
         lines.append(f"Ledger head {self.head}")
         return "\n".join(lines)
 
@@ -369,11 +380,23 @@ def register(
     by: str,
     descriptions: dict[str, str] | None = None,
     progress: Progress | None = None,
+    sign: bool = False,
+    sealed: bool = False,
 ) -> Registered:
-    """Create questions and record predictions in one transaction (and its ledger entries)."""
+    """Create questions and record predictions in one transaction (and its ledger entries).
+
+    `sign`: sign `by`'s forecasts with `by`'s registered SSH key, inside the transaction so
+    that the signed time is the recorded one (others' forecasts stay unsigned, with a warning).
+    `sealed`: record only commitments to the forecasts (all must be `by`'s), their openings
+    going to `by`'s openings file first.
+    """
     by = check_name(by)
     parsed = _prepare(questions, predictions, progress)
     root = study_root(store.path)
+    if sealed:
+        from predtrack.proofs.seals import check_sealable
+
+        check_sealable(by, [p.forecaster for p in predictions], sign=sign)
 
     def work(session: Session) -> Registered:
         batch = _Batch(session, by, descriptions or {}, root)
@@ -385,6 +408,7 @@ def register(
         now = iso_z(session.now)
         recorded: list[RecordedPrediction] = []
         warnings: list[str] = []
+        proofs: list[Any] = []  # what to sign or to seal (predtrack.proofs), in order
         next_prediction = next_id(session, "predictions")
         for index, pred in enumerate(predictions):
             if isinstance(pred.question, NewQuestion):
@@ -407,10 +431,17 @@ def register(
                 "late": late_reason is not None,
                 "late_reason": late_reason,
             }
+            label = row.label(batch.experiment_of(row).name)
+            if sealed or sign:
+                from predtrack.proofs.signing import proof_of
+
+                proofs.append(proof_of(values, row, label, sealed=sealed, late=late_reason))
+                if sealed:
+                    warnings.extend(_where(pred.where or label, w) for w in result.warnings)
+                    continue
             next_prediction += 1
             # A plain row, not an object: bulk files record a million of them.
             batch.inserts.append(("predictions", values))
-            label = row.label(batch.experiment_of(row).name)
             recorded.append(
                 RecordedPrediction(
                     values["id"],
@@ -425,15 +456,30 @@ def register(
                 )
             )
             warnings.extend(_where(pred.where or label, w) for w in result.warnings)
-        if not batch.inserts:
+        if not batch.inserts and not proofs:
             raise InputError("nothing to record")
-        entry = record(
-            session,
-            "register",
-            by=by,
-            inserts=batch.inserts,
-            info={"questions": len(made), "predictions": len(recorded)},
-        )
+        if sign and proofs:
+            from predtrack.proofs.signing import sign_rows
+
+            signer, unsigned = sign_rows(session, by, proofs)
+            warnings += [unsigned] if unsigned else []
+            for item in recorded:
+                item.signed_with = signer.fingerprint if item.forecaster == by and signer else None
+        if batch.inserts:
+            entry = record(
+                session,
+                "register",
+                by=by,
+                inserts=batch.inserts,
+                info={"questions": len(made), "predictions": len(recorded)},
+            )
+        sealed_info: list[dict[str, Any]] = []
+        openings = None
+        if sealed:
+            from predtrack.proofs.seals import commit
+
+            entry, sealed_info, path = commit(session, by, proofs)
+            openings = str(path)
         question_info = [
             {
                 "id": q.id,
@@ -450,6 +496,8 @@ def register(
             question_info,
             recorded,
             warnings,
+            sealed_info,
+            openings,
         )
 
     return store.write(work)

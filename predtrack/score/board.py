@@ -109,7 +109,7 @@ class _Row(NamedTuple):
     late: bool
     forecast: str
     distribution: str  # JSON text, parsed only if this prediction counts
-    signed: bool
+    signed: bool  # it carries a signature; with signed_only, one that holds (key, time, signature)
 
 
 def _collapse(predictions: list[Any]) -> list[Any]:
@@ -150,14 +150,20 @@ def collect(
         resolved = sorted(q for q in scope if q in states and states[q].status == "resolved")
         wanted = set(resolved)
         by_question: dict[int, list[_Row]] = defaultdict(list)
-        for row in queries.prediction_rows(session=session):
-            if row[1] in wanted:  # filtered here, not with a 10,000-item IN list in SQL
-                by_question[row[1]].append(
-                    _Row(*row[:4], bool(row[4]), row[5], row[6], row[7] is not None)
-                )
+        # filtered here, not with a 10,000-item IN list in SQL
+        rows = [row for row in queries.prediction_rows(session=session) if row[1] in wanted]
+        # Checking signatures costs about 0.1 ms each: done when only signed ones count.
+        signed_ids = [row[0] for row in rows if row[7] is not None]
+        verified = _verified(session, signed_ids) if signed_only else set(signed_ids)
+        for row in rows:
+            signed = row[0] in verified
+            by_question[row[1]].append(
+                _Row(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], signed)
+            )
         late_total = queries.count_predictions(
             session=session, late=True, question_ids=None if experiment is None else list(scope)
         )
+        sealed = _still_sealed(session, resolved)
     counts = {
         "registered": len(scope),
         "resolved": len(resolved),
@@ -205,6 +211,9 @@ def collect(
                 continue
             per_forecaster[prediction.forecaster].append(prediction)
         for forecaster, history in per_forecaster.items():
+            if len(history) > 1:
+                # A revealed sealed forecast is recorded after later ones but dated by its commitment.
+                history.sort(key=lambda p: p.made_at)
             kept = _collapse(history) if len(history) > 1 else history
             eligible = [p for p in kept if include_late or not p.late]
             if not eligible:
@@ -226,11 +235,28 @@ def collect(
                     **shared,
                 )
             )
-    board = Board(entries, meta, include_late, experiment, counts)
+    board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
     score_entries(entries, None)
     board.scales = question_scales(entries)
     add_scaled(entries, board.scales)
     return board
+
+
+def _verified(session: Any, signed_ids: list[int]) -> set[int]:
+    """The predictions among these whose signature holds."""
+    if not signed_ids:
+        return set()
+    from predtrack.proofs.signing import verified_ids
+
+    return verified_ids(session, signed_ids)
+
+
+def _still_sealed(session: Any, resolved: list[int]) -> list[dict[str, Any]]:
+    """Commitments never revealed on resolved questions, per forecaster (not scored, but shown)."""
+    from predtrack.proofs.seals import unrevealed
+
+    found = unrevealed(session, resolved, resolved_only=True) if resolved else []
+    return [{k: u[k] for k in ("forecaster", "question", "committed_at")} for u in found]
 
 
 # --- virtual forecasters ---
@@ -333,8 +359,14 @@ def question_scales(entries: Sequence[Entry]) -> dict[int, float]:
     groups = [g for g in by_question(entries).values() if g[0].kind in CONTINUOUS]
     if not groups:
         return {}
-    scales = scoring.crps_scales([[e.distribution for e in g] for g in groups], [g[0].bounds for g in groups])
-    return {g[0].question_id: float(s) for g, s in zip(groups, scales, strict=True) if np.isfinite(s) and s > 0}
+    scales = scoring.crps_scales(
+        [[e.distribution for e in g] for g in groups], [g[0].bounds for g in groups]
+    )
+    return {
+        g[0].question_id: float(s)
+        for g, s in zip(groups, scales, strict=True)
+        if np.isfinite(s) and s > 0
+    }
 
 
 def add_scaled(entries: Iterable[Entry], scales: dict[int, float]) -> None:

@@ -15,6 +15,7 @@ from predtrack.errors import InputError, NotFoundError
 from predtrack.store.engine import Session
 from predtrack.store.tables import (
     DOMAIN,
+    Anchor,
     Artifact,
     Commitment,
     Experiment,
@@ -206,6 +207,24 @@ def prediction_rows(*, session: Session) -> Iterator[tuple[Any, ...]]:
     )
 
 
+def signed_predictions(*, session: Session) -> list[Prediction]:
+    """Every prediction that carries a signature or a key, in recording order."""
+    return _load(
+        session, Prediction, "WHERE signature IS NOT NULL OR key_id IS NOT NULL ORDER BY id"
+    )
+
+
+def revealed_predictions(*, session: Session) -> list[Prediction]:
+    """Every prediction revealed from a sealed commitment, in recording order."""
+    return _load(session, Prediction, "WHERE commitment_id IS NOT NULL ORDER BY id")
+
+
+def count_unsigned(*, session: Session) -> int:
+    """How many predictions carry neither a signature nor a key."""
+    sql = "SELECT COUNT(*) FROM predictions WHERE signature IS NULL AND key_id IS NULL"
+    return int(session.scalar(sql) or 0)
+
+
 def late_predictions(*, session: Session) -> list[Prediction]:
     """Every prediction marked late, in recording order."""
     return _load(session, Prediction, "WHERE late = ? ORDER BY id", (True,))
@@ -331,9 +350,61 @@ def commitments(*, session: Session, forecaster: str | None = None) -> list[Comm
     return _load(session, Commitment, "WHERE forecaster = ? ORDER BY id", (forecaster,))
 
 
+def committed(
+    *, session: Session, question_ids: Sequence[int] | None = None
+) -> dict[int, set[str]]:
+    """Per question id, the forecasters holding a sealed commitment on it (they have predicted)."""
+    out: dict[int, set[str]] = defaultdict(set)
+    sql = "SELECT question_id, forecaster FROM commitments"
+    if question_ids is None:
+        for question_id, forecaster in session.iterate(sql):
+            out[question_id].add(forecaster)
+        return out
+    for chunk in _chunks(list(question_ids)):
+        for question_id, forecaster in session.iterate(
+            f"{sql} WHERE question_id IN {_in(chunk)}", chunk
+        ):
+            out[question_id].add(forecaster)
+    return out
+
+
+def predictions_by_id(ids: Sequence[int], *, session: Session) -> dict[int, Prediction]:
+    """Predictions with these ids."""
+    out: dict[int, Prediction] = {}
+    for chunk in _chunks(list(ids)):
+        out.update(
+            (p.id, p) for p in _load(session, Prediction, f"WHERE id IN {_in(chunk)}", chunk)
+        )
+    return out
+
+
+def anchors(*, session: Session) -> list[Anchor]:
+    """Timestamp tokens and git anchors of the ledger head, in id order."""
+    return _load(session, Anchor, "ORDER BY id")
+
+
 # --- the ledger ---
 
 
 def ledger_rows(*, session: Session) -> Iterator[tuple[int, str, str, str, str]]:
     """(seq, prev, kind, hash, payload) of every entry, oldest first."""
     return session.iterate("SELECT seq, prev, kind, hash, payload FROM ledger ORDER BY seq")
+
+
+def entry_hash(seq: int, *, session: Session) -> str | None:
+    """The hash of ledger entry `seq`, or None."""
+    value = session.scalar("SELECT hash FROM ledger WHERE seq = ?", (seq,))
+    return None if value is None else str(value)
+
+
+def entry_times(seqs: Iterable[int], *, session: Session) -> dict[int, str]:
+    """The `at` text of these ledger entries."""
+    out: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(seqs))):
+        out.update(session.rows(f'SELECT seq, "at" FROM ledger WHERE seq IN {_in(chunk)}', chunk))
+    return out
+
+
+def entries_of_kind(kind: str, *, session: Session) -> Iterator[tuple[int, str]]:
+    """(seq, payload) of every entry of one kind, oldest first."""
+    return session.iterate("SELECT seq, payload FROM ledger WHERE kind = ? ORDER BY seq", (kind,))
