@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,12 @@ def _evidence(row: Resolution, artifacts: dict[int, Artifact]) -> list[dict[str,
     ]
 
 
-def _resolution_dict(row: Resolution, artifacts: dict[int, Artifact]) -> dict[str, Any]:
+def _resolution_dict(
+    row: Resolution, artifacts: dict[int, Artifact], root: Path | None
+) -> dict[str, Any]:
+    artifact = row.artifact_path
+    if artifact and "://" not in artifact:
+        artifact = str(from_stored(artifact, root))  # where the file is on this machine
     return {
         "id": row.id,
         "status": row.status,
@@ -46,7 +51,7 @@ def _resolution_dict(row: Resolution, artifacts: dict[int, Artifact]) -> dict[st
         "n": row.n,
         "source": row.source,
         "rule": row.rule,
-        "artifact": row.artifact_path,
+        "artifact": artifact,
         "sha256": row.sha256,
         "detail": row.detail,
         "reason": row.reason,
@@ -84,19 +89,24 @@ def question_view(
     reveal: bool,
     root: Path | None = None,
     artifacts: dict[int, Artifact] | None = None,
+    committed: Collection[str] = (),
 ) -> dict[str, Any]:
     """One question as in `show --json`."""
     status = status_of(state)
     # Blind by default: while a question is open, a forecaster sees others' forecasts only
     # after making their own (a courtesy against anchoring, not access control).
+    # A sealed forecast counts as having predicted.
     blind = (
-        not reveal and status == "pending" and not any(p.forecaster == viewer for p in predictions)
+        not reveal
+        and status == "pending"
+        and viewer not in committed
+        and not any(p.forecaster == viewer for p in predictions)
     )
     shown = [] if blind else list(predictions)
     resolution = None
     if state is not None:
-        resolution = _resolution_dict(state.current, artifacts or {})
-        resolution["history"] = [_resolution_dict(r, artifacts or {}) for r in state.history]
+        resolution = _resolution_dict(state.current, artifacts or {}, root)
+        resolution["history"] = [_resolution_dict(r, artifacts or {}, root) for r in state.history]
     return {
         "id": question.id,
         "key": question.key,
@@ -151,6 +161,7 @@ def list_questions(
             if tag is None or tag in q.tags
         ]
         predictions = queries.predictions(session=session)
+        committed = queries.committed(session=session)
         states = queries.resolution_states(session=session)
         artifacts = _evidence_artifacts(session, states)
     root = study_root(store.path)
@@ -164,6 +175,7 @@ def list_questions(
             reveal=reveal,
             root=root,
             artifacts=artifacts,
+            committed=committed.get(q.id, ()),
         )
         for q, name in rows
     ]
@@ -180,6 +192,7 @@ def show_question(
         question = queries.find_question(ref, session=session, experiment=experiment)
         exp = queries.experiments(session=session, ids=[question.experiment_id])
         predictions = queries.predictions(session=session, question_ids=[question.id])
+        committed = queries.committed(session=session, question_ids=[question.id])
         states = queries.resolution_states(session=session, question_ids=[question.id])
         artifacts = _evidence_artifacts(session, states)
     name = exp[question.experiment_id].name if question.experiment_id in exp else "?"
@@ -192,4 +205,5 @@ def show_question(
         reveal=reveal,
         root=study_root(store.path),
         artifacts=artifacts,
+        committed=committed.get(question.id, ()),
     )

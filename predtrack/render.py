@@ -181,13 +181,17 @@ def resolve_run(run: Any) -> str:
 
 
 def _width() -> int:
+    """The terminal's width (COLUMNS wins); no limit when the output is not a terminal."""
     import os
     import shutil
+    import sys
 
-    try:
-        return int(os.environ.get("COLUMNS", "")) or shutil.get_terminal_size((100, 24)).columns
-    except ValueError:
+    text = os.environ.get("COLUMNS", "")
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if sys.stdout.isatty():
         return shutil.get_terminal_size((100, 24)).columns
+    return 10**6
 
 
 def _with_ci(group: dict[str, Any], key: str, ci: bool) -> str:
@@ -210,7 +214,13 @@ def score_table(document: dict[str, Any], *, wide: bool = False, width: int | No
             + ("" if document.get("include_late") else "pre-registered (non-late) ")
             + f"prediction ({counts.get('resolved', 0)} resolved, {counts.get('pending', 0)} pending)."
         )
-    columns = [s for s in SCORES if s.terminal and any(g.get(s.key) is not None for g in groups)]
+    # Raw CRPS averages over units: shown only when every continuous question shares one.
+    skip = "crps" if len(document.get("continuous_units") or []) > 1 else "crps_scaled"
+    columns = [
+        s
+        for s in SCORES
+        if s.terminal and s.key != skip and any(g.get(s.key) is not None for g in groups)
+    ]
     skills = []
     if document.get("baseline"):
         skills = [s for s in PAIRED if any(s.key in (g.get("skill") or {}) for g in groups)]
@@ -241,16 +251,19 @@ def score_table(document: dict[str, Any], *, wide: bool = False, width: int | No
             hidden += 1
             body = render(False, total - hidden)
     unit = document.get("log_unit", "nats")
-    lines = [body]
-    lines.append(
-        f"Lower is better (Brier, log in {unit}, MCB, CRPS in each question's units); "
-        "higher is better: DSC, skill = 1 - S/S_ref; cov50/cov90 should be near 0.5/0.9. "
-        + (
-            f"[..] = {document.get('ci_level', 0.9):.0%} bootstrap CI over questions."
-            if "[" in body
-            else ""
-        )
+    crps = (
+        "CRPS/scale: CRPS over each question's scale, unit-free"
+        if skip == "crps"
+        else "CRPS in the questions' unit"
     )
+    ci = f" [..] = {document.get('ci_level', 0.9):.0%} bootstrap CI over questions."
+    legend = (
+        f"Lower is better (Brier, log in {unit}, MCB, {crps}); higher is better: DSC, "
+        "skill = 1 - S/S_ref; cov50/cov90 should be near 0.5/0.9." + (ci if "[" in body else "")
+    )
+    import textwrap
+
+    lines = [body, *textwrap.wrap(legend, min(limit, 100))]
     if not wide and (hidden or "[" not in body):
         what = f"{hidden} column(s) and the CIs" if hidden else "the CIs"
         lines.append(

@@ -321,9 +321,13 @@ def _write(
 def _mark_late(predictions: Sequence[Prediction], ev: Any) -> list[Prediction]:
     """Predictions made after the data already existed are not pre-registered."""
     if ev.data_time_source == "records":
-        reason = f"made after the data existed ({iso_z(ev.data_time)}, the earliest time recorded in it)"
+        reason = (
+            f"made after the data existed ({iso_z(ev.data_time)}, the earliest time recorded in it)"
+        )
     else:
-        name = Path(ev.artifact).name if len(ev.evidence) == 1 else f"{len(ev.evidence)} result files"
+        name = (
+            Path(ev.artifact).name if len(ev.evidence) == 1 else f"{len(ev.evidence)} result files"
+        )
         reason = f"made after {name} was last modified ({iso_z(ev.data_time)})"
     late = []
     for prediction in predictions:

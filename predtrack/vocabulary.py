@@ -86,7 +86,7 @@ SCORES: tuple[Score, ...] = (
     Score("crps", "CRPS", _C, "crps", unit=True, paired=True, ci=True, leaderboard=True,
           terminal="CRPS", csv=True, detail="continuous ranked probability score, in the question's unit"),
     Score("crps_scaled", "CRPS/scale", _C, "crps_scaled", paired=True, ci=True,
-          leaderboard=True, csv=True,
+          leaderboard=True, terminal="CRPS/scale", csv=True,
           detail="CRPS divided by a scale of the question fixed before the outcome: unit-free"),
     Score("log_density", "log density", _C, "log_density", log=True, csv=True,
           detail="−ln of the forecast density at the outcome"),

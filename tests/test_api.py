@@ -48,8 +48,12 @@ def results(folder: Path) -> None:
 def test_the_whole_day_through_the_api(db_url: str, tmp_path: Path) -> None:
     with predtrack.open(db_url, user="alice") as study:
         recorded = study.predict(
-            "Cheese rate at size 25", "30%", experiment="cheese-maze", key="tl25",
-            rule="results/sweep.csv#cheese_rate[maze_size=25] > 0.5", rule_dir=tmp_path,
+            "Cheese rate at size 25",
+            "30%",
+            experiment="cheese-maze",
+            key="tl25",
+            rule="results/sweep.csv#cheese_rate[maze_size=25] > 0.5",
+            rule_dir=tmp_path,
         )
         assert recorded.predictions[0].distribution == {"family": "bernoulli", "p": 0.3}
         assert recorded.as_dict()["predictions"][0]["question"] == "cheese-maze/tl25"

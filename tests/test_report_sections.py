@@ -20,7 +20,7 @@ from tests.conftest import Run
 from tests.test_report import load_example, report
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ROOT / "examples" / "cheese_maze" / "runs"
+RUNS = ROOT / "examples" / "cheese_maze" / "results"
 SVG = "{http://www.w3.org/2000/svg}"
 Z90 = 1.6448536269514722  # standard normal 95% quantile: a central 90% interval
 

@@ -142,7 +142,7 @@ def render_report(
     """The report's HTML and a few facts about it (for the command's summary line).
 
     `sweep_points(rule, base_dir)` reads the observed values of a sweep a rule names, for
-    the experiment figure (left out without it)."""
+    the experiment figure (the rules package's reader unless another is given)."""
     from predtrack import __version__, score
     from predtrack.integrity import head
     from predtrack.report import data, page
@@ -151,6 +151,9 @@ def render_report(
     from predtrack.report.verification import Verifier
     from predtrack.report.view import View
     from predtrack.vocabulary import GROUPINGS
+
+    if sweep_points is None:
+        from predtrack.rules import sweep_points
 
     def step(message: str) -> None:
         if progress:

@@ -82,18 +82,10 @@ class View:
 
     @cached_property
     def continuous_units(self) -> set[str]:
-        """The units of the scored fraction and quantity questions (fractions: "fraction";
-        a quantity without a unit counts as a unit of its own)."""
-        units = set()
-        for entry in self.board.entries:
-            if entry.kind not in CONTINUOUS:
-                continue
-            if entry.kind == "fraction":
-                units.add("fraction")
-                continue
-            known = self.questions.resolved.get(entry.question_id)
-            units.add(known.unit if known and known.unit else f"#{entry.question_id}")
-        return units
+        """The units of the scored fraction and quantity questions (see `score`)."""
+        from predtrack.score import continuous_units
+
+        return set(continuous_units(self.board.entries))
 
     def question_ref(self, qid: int) -> dict[str, Any]:
         """A question's label and title, with a link when it has a card."""

@@ -243,6 +243,18 @@ def _reference(board: Board, baseline: str | None) -> list[Entry] | None:
     return chosen
 
 
+def continuous_units(entries: Iterable[Entry]) -> list[str]:
+    """The distinct units of scored fraction and quantity questions ("fraction" for fractions;
+    a quantity without a unit is a unit of its own): CRPS averages only within one unit."""
+    units = set()
+    for e in entries:
+        if e.kind == "fraction":
+            units.add("fraction")
+        elif e.kind == "quantity":
+            units.add(e.unit or f"#{e.question_id}")
+    return sorted(units)
+
+
 def summarize(
     board: Board,
     *,
@@ -275,7 +287,7 @@ def summarize(
         if reference is not None:
             stats["skill"] = skill_scores(members, reference, ref_maps)
         result.append(convert_bits(stats) if bits else stats)
-    units = sorted({str(e.unit or "") for e in board.entries if e.kind == "quantity"})
+    units = continuous_units(board.entries)
     return {
         "groups": result,
         "by": by or "all",
@@ -285,7 +297,7 @@ def summarize(
         "ci_level": CI_LEVEL,
         "seed": seed,
         "counts": board.counts,
-        "quantity_units": units,
+        "continuous_units": units,
         "sealed": board.sealed,
     }
 

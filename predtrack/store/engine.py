@@ -72,7 +72,9 @@ def locate(db: str | None = None) -> Location:
         try:
             path = Path(value).expanduser()
         except RuntimeError:  # `~nosuchuser/...`
-            raise InputError(f"--db {value!r}: no such user's home folder (the folder does not exist)") from None
+            raise InputError(
+                f"--db {value!r}: no such user's home folder (the folder does not exist)"
+            ) from None
         return Location("sqlite", path.absolute(), url=value)
     scheme, _, rest = value.partition("://")
     dialect, _, driver = scheme.lower().partition("+")
