@@ -16,7 +16,7 @@ from typing import Any
 from predtrack.errors import InputError
 
 
-class Table(list):  # type: ignore[type-arg]
+class Table(list[Any]):
     """Rows (dicts) that a notebook shows as an HTML table; `pandas` gives a DataFrame instead."""
 
     def _repr_html_(self) -> str:
@@ -25,7 +25,7 @@ class Table(list):  # type: ignore[type-arg]
         return rows_html(self)
 
 
-class View(dict):  # type: ignore[type-arg]
+class View(dict[str, Any]):
     """A question view (as `show --json`) that a notebook shows as HTML."""
 
     def _repr_html_(self) -> str:
@@ -132,7 +132,13 @@ class Study:
         from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
 
         user = self._by(by)
-        options = {"level": level, "ci": ci, "log": log, "normalize": normalize, "note": note}
+        options: dict[str, Any] = {
+            "level": level,
+            "ci": ci,
+            "log": log,
+            "normalize": normalize,
+            "note": note,
+        }
         if question is not None:
             if forecast is None and title is not None:
                 title, forecast = None, title

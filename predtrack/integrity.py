@@ -122,8 +122,8 @@ def verify(
             _check_against(target, against or "", state, problems)
         if artifacts:
             _check_files(session, study_root(store.path), state, result)
-        for check in CHECKS:
-            check(session, state, result)
+        for extra in CHECKS:
+            extra(session, state, result)
     return result
 
 

@@ -211,10 +211,8 @@ def _check_rule(spec: NewQuestion, kind: str, categories: Sequence[str] | None) 
 def _parse(
     pred: NewPrediction, kind: str | None, question: NewQuestion | Question
 ) -> ParsedForecast:
-    if isinstance(question, Question):
-        bounds, categories = question.bounds, question.categories
-    else:
-        bounds, categories = question.bounds, question.categories
+    bounds = question.bounds
+    categories: Sequence[str] | None = question.categories
     try:
         return parse_forecast(
             pred.forecast,
@@ -444,14 +442,14 @@ def register(
             batch.inserts.append(("predictions", values))
             recorded.append(
                 RecordedPrediction(
-                    values["id"],
+                    int(values["id"]),  # type: ignore[call-overload]
                     row.id,
                     label,
                     row.kind,
                     pred.forecaster,
                     result.text,
                     result.distribution,
-                    values["late"],
+                    late_reason is not None,
                     late_reason,
                 )
             )

@@ -246,7 +246,7 @@ def evidence_digest(rows: Sequence[Artifact]) -> str:
 
     manifest = sorted(
         ({"path": a.path, "sha256": a.sha256, "size": a.size} for a in rows),
-        key=lambda m: m["path"],
+        key=lambda m: str(m["path"]),
     )
     return hashlib.sha256(canonical_json(manifest).encode("utf-8")).hexdigest()
 

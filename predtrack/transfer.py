@@ -158,12 +158,12 @@ def import_ledger(store: Store, entries: list[dict[str, Any]]) -> Imported:
                 if name in inserts:
                     insert_rows(session, table, inserts[name])
             for name, changes in updates.items():
-                table = DOMAIN.get(name)
+                target = DOMAIN.get(name)
                 for change in _rows(name, changes, where):
-                    if table is None or not isinstance(change.get("id"), int):
+                    if target is None or not isinstance(change.get("id"), int):
                         raise InputError(f"{where}: an update of {name} needs an integer id")
                     fields = [k for k in change if k != "id"]
-                    stored = dict(zip(table.names, codec(table).params(change), strict=True))
+                    stored = dict(zip(target.names, codec(target).params(change), strict=True))
                     assignments = ", ".join(f'"{k}" = ?' for k in fields)
                     session.execute(
                         f"UPDATE {name} SET {assignments} WHERE id = ?",

@@ -153,7 +153,9 @@ def render_report(
     from predtrack.vocabulary import GROUPINGS
 
     if sweep_points is None:
-        from predtrack.rules import sweep_points
+        from predtrack.rules import sweep_points as read_sweep
+
+        sweep_points = read_sweep
 
     def step(message: str) -> None:
         if progress:

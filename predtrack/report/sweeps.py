@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from predtrack.report.data import Resolved
     from predtrack.score import Board, Entry
 
-SweepPoints = Callable[[Any, str | None], Any]
+SweepPoints = Callable[..., Any]
 NUMBER = re.compile(r"(?<![\w.])[+-]?(?:\d+\.?\d*|\.\d+)(?![\w.])")
 ON_SCALE = (0.0, 1.0)  # fractions and probabilities share the y axis only with a 0-1 sweep
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from predtrack.report.draw import DASHES, SHAPES, Key, Plot
 from predtrack.report.figures import Figure, FigureSet
-from predtrack.vocabulary import CONTINUOUS, TEAM
+from predtrack.vocabulary import TEAM
 
 if TYPE_CHECKING:
     from predtrack.report import ReportOptions

@@ -87,7 +87,7 @@ def group_stats(entries: Sequence[Entry], *, seed: int = 0, bins: int = 10) -> d
     out["updates"] = sum(e.revisions - 1 for e in entries)
     ci: dict[str, list[float] | None] = {}
     for score in MEANS:
-        values = [e.scores[score.entry] for e in entries if score.entry in e.scores]  # type: ignore[index]
+        values = [e.scores[score.entry] for e in entries if score.entry in e.scores]
         if values:
             out[score.key] = _mean(values)
             if score.ci:

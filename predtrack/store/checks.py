@@ -281,7 +281,7 @@ class Checker:
         if k is not None or n is not None:
             _int(k, t, "k", top=COUNT_MAX, low=0)
             _int(n, t, "n", top=COUNT_MAX)
-            if k > n:
+            if k > n:  # type: ignore[operator]  # both checked integers above
                 raise Bad(t, "k", f"k={k} exceeds n={n}")
 
     def _artifacts(self, row: dict[str, Any], body: Mapping[str, Any]) -> None:

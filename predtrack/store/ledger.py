@@ -291,6 +291,7 @@ def _apply(seq: int, body: dict[str, Any], state: Replay, problems: list[Problem
                 continue
             if row_id in bucket:
                 problems.append(Problem(seq, table_name, "id", f"id={row_id} inserted twice"))
+            assert isinstance(row, dict)
             bucket[row_id] = dict(row)
             state.inserted_at[(table_name, row_id)] = seq
     for table_name, changes in updates.items():
@@ -298,7 +299,7 @@ def _apply(seq: int, body: dict[str, Any], state: Replay, problems: list[Problem
         for change in changes if isinstance(changes, list) else [None]:
             row_id = change.get("id") if isinstance(change, dict) else None
             target = bucket.get(row_id) if isinstance(row_id, int) else None
-            if target is None or not isinstance(change, dict):
+            if target is None or not isinstance(change, dict) or not isinstance(row_id, int):
                 message = f"update of id={row_id}, which no entry inserted"
                 problems.append(Problem(seq, table_name, "id", message))
                 continue

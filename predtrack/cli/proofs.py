@@ -1,4 +1,4 @@
-"""The proof commands of the command line: `key add|rotate|revoke|list`, `anchor`, `reveal`."""
+"""Proofs on the command line: `key add|rotate|revoke|list`, `anchor`, `reveal`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,16 @@ from pathlib import Path
 
 import click
 
-from predtrack.cli import PredtrackGroup, _store, _user, by_option, db_option, json_option, show
+from predtrack.cli.common import (
+    PredtrackGroup,
+    _store,
+    _user,
+    by_option,
+    db_option,
+    json_option,
+    show,
+    warn,
+)
 
 
 @click.group(cls=PredtrackGroup)
@@ -183,8 +192,6 @@ def reveal(
 
     result = publish(_store(db), by=_user(by), experiment=experiment, openings=openings, sign=sign)
     for message in result.warnings:
-        from predtrack.cli import warn
-
         warn(message)
     show(result, as_json)
 
