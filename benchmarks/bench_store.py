@@ -1,218 +1,190 @@
-"""A large store, end to end, against the DESIGN §9 targets, on SQLite and (optionally) PostgreSQL.
+"""Bulk import, resolve, score and verify on a large store, each against plain code in one run.
 
 Run:
-    python benchmarks/bench_store.py                       # SQLite only
-    python benchmarks/bench_store.py --postgres postgresql+psycopg://postgres@127.0.0.1:54329/postgres
-    python benchmarks/bench_store.py --questions 2000 --json   # smaller, machine-readable
+    python benchmarks/bench_store.py                   # 10,000 questions x 10 = 100,000 predictions
+    python benchmarks/bench_store.py --postgres postgresql+psycopg://postgres@127.0.0.1:5433/postgres
+    python benchmarks/bench_store.py --quick           # 1,000 questions, one round (a smoke run)
 
-Each step is a real `predtrack` command in a fresh process, timed by wall clock:
-  bulk 10k    10,000 predictions from one file (1,000 questions x 10 forecasters)  target <= 5 s
-  bulk        N x 10 predictions from one file (default 100,000 over 10,000 questions)
-  resolve     every question from one results.json written after the predictions
-  score       `predtrack score`                                                     target <= 3 s
-  score/by    `predtrack score --by forecaster --baseline climatology`
-  verify      `predtrack verify`                                                    target <= 3 s
-  report      `predtrack report`                                  target <= 10 s and <= 3 MB
+Every figure is the median over `--repeat` rounds; each round builds fresh stores in a temporary
+folder. predtrack runs as a user would run it (`predtrack predict --file`, `resolve`, `score
+--json`, `verify`), each command a fresh process; the baselines are the scripts in
+`benchmarks/plain/` (plain `sqlite3`/`psycopg` + `hashlib` + `json`, numpy for scores), run
+the same way on the same files:
+  bulk      predict --file prereg.json (and .toml) vs plain/bulk.py; <= 1.5x the time and
+            <= 1.5x the peak memory of plain code; the plain store must pass `predtrack verify`
+  resolve   every question from its result file vs plain/resolve.py; <= 3x on SQLite, <= 4x
+            on PostgreSQL; again with result files older than the predictions (all late)
+  score     score --json vs plain/score.py on the same store (its numbers must equal
+            predtrack's); <= 1.5 s at 100,000 predictions
+  verify    verify vs plain/verify.py (chain and rows only)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import random
+import math
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-KINDS = ["binary"] * 6 + ["quantity"] * 2 + ["fraction", "categorical"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import study  # noqa: E402
+from study import Row, Timed, median, plain, predtrack  # noqa: E402
+
+COMPARED = ("n", "brier", "log", "mcb", "dsc", "unc", "brier_cat", "log_cat", "crps")
 
 
-def write_study(
-    folder: Path, questions: int, forecasters: int, seed: int, name: str
-) -> tuple[Path, dict[str, Any]]:
-    """A pre-registration file of mixed kinds, and the outcomes its rules will read."""
-    rng = random.Random(seed)
-    lines = [f'experiment = "{name}"']
-    results: dict[str, Any] = {}
-    for i in range(questions):
-        kind, key = KINDS[i % len(KINDS)], f"q{i}"
-        lines.append(f'[[question]]\nkey = "{key}"\ntitle = "Scale question {i}"\nkind = "{kind}"')
-        if kind == "binary":
-            results[key] = rng.random() < 0.4
-            rule = f"results.json#/{key}"
-            forecasts = {f"f{j}": f"{rng.randint(1, 99) / 100}" for j in range(forecasters)}
-        elif kind == "quantity":
-            results[key] = round(rng.gauss(15, 4), 3)
-            rule = f"results.json#/{key}"
-            forecasts = {
-                f"f{j}": (
-                    f"{10 + rng.random() * 3:.2f} to {17 + rng.random() * 5:.2f}"
-                    if j % 2
-                    else f"normal({14 + rng.random() * 2:.2f}, {2 + rng.random():.2f})"
+@contextmanager
+def store(backend: str, folder: Path, postgres: str | None) -> Iterator[str]:
+    """A fresh, initialised store whose study root is `folder`."""
+    folder.mkdir(parents=True)
+    if backend == "sqlite":
+        db = str(folder / "bench.db")
+        predtrack("init", db=db, cwd=folder)
+        yield db
+        return
+    assert postgres is not None
+    with study.postgres_schema(postgres) as url:
+        predtrack("init", db=url, cwd=folder)
+        yield url
+
+
+def prepare(folder: Path, files: Path) -> None:
+    for name in ("prereg.json", "prereg.toml"):
+        shutil.copy(files / name, folder / name)
+
+
+def same_numbers(ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    group = ours["groups"][0]
+    return [
+        f"{key}: predtrack {group.get(key)!r}, plain {theirs.get(key)!r}"
+        for key in COMPARED
+        if not math.isclose(float(group[key]), float(theirs[key]), rel_tol=1e-9, abs_tol=1e-12)
+    ]
+
+
+def one_round(
+    backend: str, work: Path, files: Path, results: dict[str, Any], postgres: str | None
+) -> dict[str, Timed]:
+    """Fresh stores: predtrack's pipeline, plain code's pipeline, and the all-late resolves."""
+    out: dict[str, Timed] = {}
+    for late in (False, True):
+        tag = "late" if late else ""
+        with store(backend, work / f"pt{tag}", postgres) as db:
+            folder = work / f"pt{tag}"
+            prepare(folder, files)
+            started = time.time()
+            out[f"bulk{tag}"] = predtrack("predict", "--file", "prereg.json", db=db, cwd=folder)
+            study.write_results(folder, results, started - 3600 if late else None)
+            out[f"resolve{tag}"] = predtrack("resolve", db=db, cwd=folder)
+            if not late:
+                out["score"] = predtrack("score", "--json", db=db, cwd=folder)
+                out["verify"] = predtrack("verify", db=db, cwd=folder)
+                out["plain score"] = plain("score.py", db, cwd=folder)
+                out["plain verify"] = plain("verify.py", db, cwd=folder)
+                differences = same_numbers(
+                    json.loads(out["score"].stdout), json.loads(out["plain score"].stdout)
                 )
-                for j in range(forecasters)
-            }
-        elif kind == "fraction":
-            results[key] = {"k": rng.randint(0, 50), "n": 50}
-            rule = f"results.json#/{key}/k/of/{key}/n"
-            forecasts = {
-                f"f{j}": f"beta({rng.randint(2, 9)}, {rng.randint(2, 9)})"
-                for j in range(forecasters)
-            }
-        else:
-            results[key] = rng.choice(["a", "b", "c"])
-            rule = f"results.json#/{key}"
-            forecasts = {}
-            for j in range(forecasters):
-                a = rng.randint(1, 8)
-                b = rng.randint(1, 9 - a)
-                forecasts[f"f{j}"] = f"a:0.{a}, b:0.{b}, c:{(10 - a - b) / 10}"
-        lines.append(f'rule = "{rule}"')
-        lines.append(
-            "forecasts = { " + ", ".join(f'{k} = "{v}"' for k, v in forecasts.items()) + " }"
-        )
-    path = folder / f"{name}.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path, results
+                if differences:
+                    raise SystemExit("plain scores differ:\n" + "\n".join(differences))
+        with store(backend, work / f"plain{tag}", postgres) as db:
+            folder = work / f"plain{tag}"
+            prepare(folder, files)
+            started = time.time()
+            out[f"plain bulk{tag}"] = plain("bulk.py", db, "prereg.json", "bench", cwd=folder)
+            study.write_results(folder, results, started - 3600 if late else None)
+            out[f"plain resolve{tag}"] = plain("resolve.py", db, "bench", cwd=folder)
+            check = json.loads(predtrack("verify", "--json", db=db, cwd=folder).stdout)
+            if not check["ok"]:
+                raise SystemExit(f"predtrack verify refuses the plain store: {check['problems'][:3]}")
+        shutil.rmtree(work / f"pt{tag}")
+        shutil.rmtree(work / f"plain{tag}")
+    # TOML: the same document, parsed by tomllib in both.
+    with store(backend, work / "toml", postgres) as db:
+        prepare(work / "toml", files)
+        out["bulk toml"] = predtrack("predict", "--file", "prereg.toml", db=db, cwd=work / "toml")
+    with store(backend, work / "plaintoml", postgres) as db:
+        prepare(work / "plaintoml", files)
+        out["plain bulk toml"] = plain("bulk.py", db, "prereg.toml", "bench", cwd=work / "plaintoml")
+    shutil.rmtree(work / "toml")
+    shutil.rmtree(work / "plaintoml")
+    return out
 
 
-def predtrack(*args: str, db: str, cwd: Path) -> tuple[float, str]:
-    exe = shutil.which("predtrack") or str(Path(sys.executable).parent / "predtrack")
-    env = {**os.environ, "PREDTRACK_DB": db, "PREDTRACK_USER": "bench"}
-    start = time.perf_counter()
-    done = subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(
-            f"predtrack {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}"
-        )
-    return seconds, done.stdout
-
-
-def run_backend(
-    label: str, db: str, folder: Path, questions: int, forecasters: int
-) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-
-    def add(step: str, seconds: float, target: float | None, note: str = "") -> None:
-        rows.append(
-            {
-                "backend": label,
-                "step": step,
-                "seconds": round(seconds, 3),
-                "target": target,
-                "note": note,
-                "ok": None if target is None else seconds <= target,
-            }
+def rows_of(backend: str, runs: dict[str, Timed], questions: int, predictions: int) -> list[Row]:
+    def pair(step: str, key: str, target: str = "", memory: bool = True) -> Row:
+        ours, base = runs[key], runs.get(f"plain {key}")
+        return Row(
+            backend,
+            step,
+            ours.seconds,
+            base.seconds if base else None,
+            f"plain/{key.split()[0].removesuffix('late')}.py" if base else "",
+            target,
+            mem=ours.peak_mb if memory else None,
+            base_mem=base.peak_mb if base and memory else None,
         )
 
-    predtrack("init", db=db, cwd=folder)
-    small, _ = write_study(folder, 1000, 10, seed=1, name="bulk10k")
-    add(
-        "bulk 10k predictions",
-        predtrack("predict", "--file", str(small), db=db, cwd=folder)[0],
-        5.0,
-    )
-
-    big, results = write_study(folder, questions, forecasters, seed=2, name="scale")
-    n = questions * forecasters
-    add(
-        f"bulk {n:,} predictions",
-        predtrack("predict", "--file", str(big), db=db, cwd=folder)[0],
-        None,
-    )
-    # The runs finish after the pre-registration: the results file is newer than every prediction.
-    (folder / "results.json").write_text(json.dumps(results))
-    add(
-        f"resolve {questions:,} questions",
-        predtrack("resolve", "-e", "scale", db=db, cwd=folder)[0],
-        None,
-    )
-    add("score", predtrack("score", db=db, cwd=folder)[0], 3.0)
-    add(
-        "score --by forecaster --baseline climatology",
-        predtrack("score", "--by", "forecaster", "--baseline", "climatology", db=db, cwd=folder)[0],
-        None,
-    )
-    add("verify", predtrack("verify", db=db, cwd=folder)[0], 3.0)
-    report = folder / f"report-{label}.html"
-    seconds, _ = predtrack("report", "-o", str(report), db=db, cwd=folder)
-    size_mb = report.stat().st_size / 1e6
-    add("report", seconds, 10.0, f"{size_mb:.2f} MB")
-    rows.append(
-        {
-            "backend": label,
-            "step": "report size (MB)",
-            "seconds": None,
-            "target": 3.0,
-            "note": f"{size_mb:.2f} MB",
-            "ok": size_mb <= 3.0,
-            "value": round(size_mb, 3),
-        }
-    )
-    return rows
+    n, q = f"{predictions:,}", f"{questions:,}"
+    resolve_target = "<= 3x" if backend == "sqlite" else "<= 4x"
+    bulk = runs["bulk"]
+    base = runs["plain bulk"]
+    return [
+        pair(f"bulk {n} (JSON)", "bulk", "<= 1.5x"),
+        Row(backend, f"bulk {n}: peak memory", bulk.peak_mb, base.peak_mb, "plain/bulk.py",
+            "<= 1.5x", unit="MB"),  # fmt: skip
+        pair(f"bulk {n} (TOML)", "bulk toml"),
+        pair(f"resolve {q} questions", "resolve", resolve_target),
+        pair(f"resolve {q}, all late", "resolvelate", resolve_target),
+        pair(f"score {n}", "score", "<= 1.5 s" if predictions >= 100_000 else ""),
+        pair(f"verify {n}", "verify"),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=10_000)
     parser.add_argument("--forecasters", type=int, default=10)
-    parser.add_argument(
-        "--postgres", metavar="URL", help="also run on this PostgreSQL server (a scratch schema)"
-    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--postgres", metavar="URL", help="also run on this PostgreSQL server")
+    parser.add_argument("--quick", action="store_true", help="1,000 questions, one round")
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
-
-    rows: list[dict[str, Any]] = []
+    if options.quick:
+        options.questions, options.repeat = 1000, 1
+    predictions = options.questions * options.forecasters
+    backends = ["sqlite"] + (["postgres"] if options.postgres else [])
+    rows: list[Row] = []
+    machine = study.machine()
     with tempfile.TemporaryDirectory(prefix="predtrack-bench-") as tmp:
-        folder = Path(tmp) / "sqlite"
-        folder.mkdir()
-        rows += run_backend(
-            "sqlite", str(folder / "bench.db"), folder, options.questions, options.forecasters
-        )
-        if options.postgres:
-            from sqlalchemy import create_engine, text
-
-            schema = "bench_" + uuid.uuid4().hex[:10]
-            admin = create_engine(options.postgres, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            try:
-                folder = Path(tmp) / "postgres"
-                folder.mkdir()
-                separator = "&" if "?" in options.postgres else "?"
-                url = f"{options.postgres}{separator}options=-csearch_path%3D{schema}"
-                rows += run_backend("postgres", url, folder, options.questions, options.forecasters)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
-    if options.json:
-        print(json.dumps(rows, indent=2))
-        return
-    print(
-        f"{options.questions:,} questions x {options.forecasters} forecasters; {os.cpu_count()} cores; "
-        f"Python {sys.version.split()[0]}; wall-clock seconds of real `predtrack` processes"
+        files = Path(tmp) / "files"
+        files.mkdir()
+        document, results = study.make_study(options.questions, options.forecasters)
+        study.write_bulk(files, document, "json")
+        study.write_bulk(files, document, "toml")
+        for backend in backends:
+            samples: dict[str, list[Timed]] = defaultdict(list)
+            for index in range(options.repeat):
+                work = Path(tmp) / f"{backend}-{index}"
+                for key, value in one_round(
+                    backend, work, files, results, options.postgres
+                ).items():
+                    samples[key].append(value)
+            runs = {key: median(values) for key, values in samples.items()}
+            rows += rows_of(backend, runs, options.questions, predictions)
+    title = (
+        f"predtrack store benchmark: {options.questions:,} questions x {options.forecasters} "
+        f"forecasters = {predictions:,} predictions; {machine}; {options.repeat} round(s)"
     )
-    print(f"{'backend':9} {'step':46} {'measured':>10} {'target':>8}  ok")
-    for row in rows:
-        measured = f"{row['seconds']:.2f} s" if row["seconds"] is not None else row["note"]
-        target = (
-            ""
-            if row["target"] is None
-            else (
-                f"<= {row['target']:g} MB" if row["seconds"] is None else f"<= {row['target']:g} s"
-            )
-        )
-        ok = "" if row["ok"] is None else ("yes" if row["ok"] else "NO")
-        extra = f"  ({row['note']})" if row["note"] and row["seconds"] is not None else ""
-        print(f"{row['backend']:9} {row['step']:46} {measured:>10} {target:>8}  {ok}{extra}")
+    study.print_table(rows, title, as_json=options.json)
 
 
 if __name__ == "__main__":

@@ -222,70 +222,145 @@ def table_of(row: Row | type[Row]) -> Table:
 
 
 # --- conversions between Python values, stored values and ledger values ---
+#
+# Each table's converters are generated once as straight-line functions (one expression per
+# column): a bulk file converts a million rows, and a loop over per-column lambdas cost more
+# than the database's own work.
 
 
-def _to_db(kind: str) -> Callable[[Any], Any]:
-    if kind == TIME:
-        return lambda v: None if v is None else (v if isinstance(v, str) else iso_z(v))
-    if kind == JSON:
-        return lambda v: None if v is None else canonical_json(v)
-    if kind == BOOL:
-        return lambda v: None if v is None else bool(v)
-    return lambda v: v
+def _time_text(v: Any, _last: list[Any] = [None, ""]) -> Any:  # noqa: B006 - a memo
+    """A time in stored form; the same datetime object (one write's time) is formatted once."""
+    if v is None or isinstance(v, str):
+        return v
+    if v is _last[0]:
+        return _last[1]
+    text = iso_z(v)
+    _last[0], _last[1] = v, text
+    return text
 
 
-def _from_db(kind: str) -> Callable[[Any], Any]:
-    if kind == TIME:
-        return lambda v: None if v is None else parse_iso_z(v)
-    if kind == JSON:
-        return lambda v: None if v is None else json.loads(v)
-    if kind == BOOL:
-        return lambda v: None if v is None else bool(v)
-    if kind == REAL:
-        return lambda v: None if v is None else float(v)
-    return lambda v: v
+def _json_text(v: Any) -> Any:
+    return None if v is None else canonical_json(v)
 
 
-def _to_ledger(kind: str) -> Callable[[Any], Any]:
-    if kind == TIME:
-        return lambda v: None if v is None else (v if isinstance(v, str) else iso_z(v))
-    if kind == BOOL:
-        return lambda v: None if v is None else bool(v)
-    if kind == REAL:
-        return lambda v: None if v is None else float(v)
-    if kind == INT:
-        return lambda v: None if v is None else int(v)
-    return lambda v: v
+def _bool(v: Any) -> Any:
+    return None if v is None else bool(v)
+
+
+def _float(v: Any) -> Any:
+    return None if v is None else float(v)
+
+
+def _int(v: Any) -> Any:
+    return None if v is None else int(v)
+
+
+def _parse_time(v: Any) -> Any:
+    return None if v is None else parse_iso_z(v)
+
+
+def _parse_json(v: Any) -> Any:
+    return None if v is None else json.loads(v)
+
+
+_TO_DB = {TIME: "_time_text", JSON: "_json_text", BOOL: "_bool"}
+_TO_LEDGER = {TIME: "_time_text", BOOL: "_bool", REAL: "_float", INT: "_int"}
+_FROM_DB = {TIME: "_parse_time", JSON: "_parse_json", BOOL: "_bool", REAL: "_float"}
+
+
+def _wrap(function: str | None, value: str) -> str:
+    return value if function is None else f"{function}({value})"
 
 
 @dataclass(frozen=True)
 class Codec:
-    """Per-table converters, built once: rows to parameters, results to rows, rows to payloads."""
+    """Per-table converters, built once: rows to parameters, results to rows, rows to payloads.
+
+    `params`/`payload` take column values by name (missing ones are None); `params_of` and
+    `payload_of` take a tuple of every column's value in column order (bulk writes).
+    """
 
     table: Table
-    to_db: tuple[Callable[[Any], Any], ...]
-    from_db: tuple[Callable[[Any], Any], ...]
-    to_ledger: tuple[Callable[[Any], Any], ...]
+    params: Callable[[Mapping[str, Any]], tuple[Any, ...]]
+    payload: Callable[[Mapping[str, Any]], dict[str, Any]]
+    params_of: Callable[[Sequence[Any]], tuple[Any, ...]]
+    payload_of: Callable[[Sequence[Any]], dict[str, Any]]
+    row: Callable[[Sequence[Any]], Any]  # a row object from a SELECT of every column in order
+    params_many: Callable[..., list[tuple[Any, ...]]]  # (rows, memo=None): `params_of` of each
+    to_db: dict[str, Callable[[Any], Any]]  # one column's value in stored form
+    to_ledger: dict[str, Callable[[Any], Any]]  # one column's value in ledger form
 
-    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        """A row's values in stored form, in column order (for INSERT)."""
-        return tuple(
-            f(values.get(c.name)) for f, c in zip(self.to_db, self.table.columns, strict=True)
-        )
 
-    def payload(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """A row in its ledger form: times as `...Z` text, JSON columns as JSON values."""
-        return {
-            c.name: f(values.get(c.name))
-            for f, c in zip(self.to_ledger, self.table.columns, strict=True)
-        }
+def _compile(spec: Table) -> Codec:
+    """Generate the converters of one table as Python source, compiled once."""
+    kinds = [c.kind for c in spec.columns]
+    by_name = [f"g({c.name!r})" for c in spec.columns]
+    by_index = [f"t[{i}]" for i in range(len(spec.columns))]
 
-    def row(self, stored: Sequence[Any]) -> Any:
-        """A row object from a SELECT of every column in order."""
-        return self.table.row(**{
-            c.name: f(v)
-            for f, c, v in zip(self.from_db, self.table.columns, stored, strict=True)
-        })  # fmt: skip
+    def tuple_of(table: dict[str, str], values: list[str], json: str = "_json_text") -> str:
+        parts = [
+            _wrap(json if k == JSON and table is _TO_DB else table.get(k), v)
+            for k, v in zip(kinds, values, strict=True)
+        ]
+        return "(" + "".join(f"{p}, " for p in parts) + ")"
+
+    def dict_of(values: list[str]) -> str:
+        parts = [
+            f"{c.name!r}: {_wrap(_TO_LEDGER.get(k), v)}"
+            for c, k, v in zip(spec.columns, kinds, values, strict=True)
+        ]
+        return "{" + ", ".join(parts) + "}"
+
+    from_db = ", ".join(_wrap(_FROM_DB.get(k), f"s[{i}]") for i, k in enumerate(kinds))
+    source = f"""
+def params(values):
+    g = values.get
+    return {tuple_of(_TO_DB, by_name)}
+
+def payload(values):
+    g = values.get
+    return {dict_of(by_name)}
+
+def params_of(t):
+    return {tuple_of(_TO_DB, by_index)}
+
+def payload_of(t):
+    return {dict_of(by_index)}
+
+def row(s):
+    return _row({from_db})
+
+def params_many(rows, memo=None):
+    # Rows of one bulk write share their distribution objects: each is encoded once.
+    if memo is None:
+        memo = {{}}
+    def _memo_json(v):
+        if v is None:
+            return None
+        hit = memo.get(id(v))
+        if hit is None or hit[0] is not v:
+            hit = memo[id(v)] = (v, _json_text(v))
+        return hit[1]
+    return [{tuple_of(_TO_DB, by_index, "_memo_json")} for t in rows]
+"""
+    namespace: dict[str, Any] = {
+        "_row": spec.row,
+        **{f.__name__: f for f in (_time_text, _json_text, _bool, _float, _int)},
+        **{f.__name__: f for f in (_parse_time, _parse_json)},
+    }
+    exec(compile(source, f"<codec {spec.name}>", "exec"), namespace)
+    identity: Callable[[Any], Any] = _same_value
+    return Codec(
+        spec,
+        *(namespace[name] for name in ("params", "payload", "params_of", "payload_of", "row")),
+        namespace["params_many"],
+        {c.name: namespace.get(_TO_DB.get(c.kind, ""), identity) for c in spec.columns},
+        {c.name: namespace.get(_TO_LEDGER.get(c.kind, ""), identity) for c in spec.columns},
+    )
+
+
+def _same_value(v: Any) -> Any:
+    return v
 
 
 _CODECS: dict[str, Codec] = {}
@@ -296,14 +371,7 @@ def codec(table: Table | str) -> Codec:
     name = table if isinstance(table, str) else table.name
     found = _CODECS.get(name)
     if found is None:
-        spec = DOMAIN[name]
-        kinds = [c.kind for c in spec.columns]
-        found = _CODECS[name] = Codec(
-            spec,
-            tuple(map(_to_db, kinds)),
-            tuple(map(_from_db, kinds)),
-            tuple(map(_to_ledger, kinds)),
-        )
+        found = _CODECS[name] = _compile(DOMAIN[name])
     return found
 
 
