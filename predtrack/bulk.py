@@ -139,11 +139,13 @@ def read_bulk(path: Path) -> dict[str, Any]:
 
 def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object whose keys are all different (JSON readers disagree on duplicates)."""
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return out
 
 
@@ -281,8 +283,16 @@ def load_document(
     return questions, predictions, descriptions
 
 
+_NAMES: dict[str, str] = {}  # forecaster names already checked: a file repeats a few of them
+
+
 def _checked_name(author: Any, where: str) -> str:
+    if author.__class__ is str and author in _NAMES:
+        return _NAMES[author]
     try:
-        return check_name(_text(author, where, "forecaster"))
+        name = check_name(_text(author, where, "forecaster"))
     except PredtrackError as error:
         raise InputError(f"{where}: {error}") from error
+    if author.__class__ is str and len(_NAMES) < 10_000:
+        _NAMES[author] = name
+    return name
