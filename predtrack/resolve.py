@@ -21,8 +21,8 @@ from predtrack.output import Progress
 from predtrack.paths import from_stored, study_root, to_stored
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
-from predtrack.store.ledger import Entry, format_head, next_id, record
-from predtrack.store.tables import Artifact, Experiment, Prediction, Question, Resolution
+from predtrack.store.ledger import Change, Entry, format_head, next_id, record
+from predtrack.store.tables import Artifact, Experiment, Question, Resolution
 from predtrack.store.types import canonical_json, iso_z
 from predtrack.validate import check_name, check_note
 
@@ -100,15 +100,26 @@ def _evidence_of(evaluation: Any) -> tuple[tuple[str, str, int, datetime], ...]:
 
 
 def _evaluate(
-    question: Question, root: Path | None, cache: Any, *, final: bool, allow_outside: bool
+    question: Question,
+    root: Path | None,
+    cache: Any,
+    *,
+    final: bool,
+    allow_outside: bool,
+    folders: dict[Any, Path] | None = None,
 ) -> Any:
     from predtrack.rules import evaluate_rule, parse_rule
 
-    folder = (
-        from_stored(question.rule_dir or ".", root, question.rule_hint)
-        if question.rule_dir
-        else Path(os.getcwd())
-    )
+    where = (question.rule_dir, question.rule_hint)
+    folder = None if folders is None else folders.get(where)
+    if folder is None:
+        folder = (
+            from_stored(question.rule_dir or ".", root, question.rule_hint)
+            if question.rule_dir
+            else Path(os.getcwd())
+        )
+        if folders is not None:
+            folders[where] = folder
     return evaluate_rule(
         parse_rule(question.rule or ""),
         folder,
@@ -155,13 +166,17 @@ def resolve_pending(
             pending.append(question)
     found: dict[int, _Found] = {}
     cache: dict[Any, Any] = {}
+    folders: dict[Any, Path] = {}  # the questions of one bulk file share their rule folder
+    stored_paths: dict[str, str] = {}  # and many share their result file
     for done, question in enumerate(pending):
         if progress is not None and done % 100 == 0:
             progress(done, len(pending))
         exp = exps[question.experiment_id]
         outcome = Outcome(question.id, question.label(exp.name), question.title, "pending")
         try:
-            ev = _evaluate(question, root, cache, final=final, allow_outside=allow_outside)
+            ev = _evaluate(
+                question, root, cache, final=final, allow_outside=allow_outside, folders=folders
+            )
         except RulePending as waiting:
             outcome.reason = waiting.reason
         except OutsideFolder as outside:
@@ -182,9 +197,11 @@ def resolve_pending(
             outcome.status = "resolved"
             outcome.value, outcome.k, outcome.n = ev.value, ev.k, ev.n
             outcome.detail, outcome.sha256 = ev.detail, ev.sha256
-            outcome.artifact = (
-                to_stored(ev.artifact, root) if "://" not in ev.artifact else ev.artifact
-            )
+            if ev.artifact not in stored_paths:
+                stored_paths[ev.artifact] = (
+                    to_stored(ev.artifact, root) if "://" not in ev.artifact else ev.artifact
+                )
+            outcome.artifact = stored_paths[ev.artifact]
         outcome.evidence = len(found[question.id].evidence) if question.id in found else 0
         run.outcomes.append(outcome)
     if dry_run or not found:
@@ -207,6 +224,8 @@ class _Artifacts:
         self.loaded: set[int] = set()
         self.new: list[Artifact] = []
         self.next = next_id(session, "artifacts")
+        self.paths: dict[str, str] = {}  # evidence path -> stored form (files resolve many)
+        self.digests: dict[tuple[int, ...], str] = {}
 
     def rows(
         self, exp: Experiment, evidence: Sequence[tuple[str, str, int, datetime]]
@@ -218,7 +237,9 @@ class _Artifacts:
             self.loaded.add(exp.id)
         out = []
         for path, sha, size, mtime in evidence:
-            stored = to_stored(path, self.root)
+            stored = self.paths.get(path)
+            if stored is None:
+                stored = self.paths[path] = to_stored(path, self.root)
             key = (exp.id, stored, sha)
             if key not in self.known:
                 row = Artifact(
@@ -239,6 +260,13 @@ class _Artifacts:
             out.append(self.known[key])
         return out
 
+    def digest(self, rows: Sequence[Artifact]) -> str:
+        """`evidence_digest` of these rows (computed once per set of files)."""
+        key = tuple(a.id for a in rows)
+        if key not in self.digests:
+            self.digests[key] = evidence_digest(rows)
+        return self.digests[key]
+
 
 def evidence_digest(rows: Sequence[Artifact]) -> str:
     """sha256 of the canonical manifest [{path, sha256, size}] of a resolution's files."""
@@ -258,7 +286,7 @@ def _write(
     already = queries.resolution_states(session=session, question_ids=list(found))
     artifacts = _Artifacts(session, root, by)
     inserts: list[Any] = []
-    updates: list[tuple[Any, Sequence[str]]] = []
+    updates: list[Any] = []
     locked: set[int] = set()
     next_resolution = next_id(session, "resolutions")
     candidates = queries.to_mark_late(list(found), session=session)
@@ -282,7 +310,7 @@ def _write(
             resolved_at=session.now,
             resolved_by=by,
             evidence=ids,
-            evidence_digest=evidence_digest(rows) if rows else None,
+            evidence_digest=artifacts.digest(rows) if rows else None,
         )
         if ev is not None:
             resolution.outcome, resolution.k, resolution.n = ev.value, ev.k, ev.n
@@ -302,7 +330,7 @@ def _write(
         if ev is not None:
             late = _mark_late(candidates.get(question.id, []), ev)
             outcome.late_marked = len(late)
-            updates.extend((p, ("late", "late_reason")) for p in late)
+            updates.extend(late)
     if not inserts:
         return None
     return record(
@@ -318,8 +346,11 @@ def _write(
     )
 
 
-def _mark_late(predictions: Sequence[Prediction], ev: Any) -> list[Prediction]:
+def _mark_late(candidates: Sequence[tuple[int, datetime]], ev: Any) -> list[Change]:
     """Predictions made after the data already existed are not pre-registered."""
+    late = [pid for pid, made_at in candidates if made_at > ev.data_time]
+    if not late:
+        return []
     if ev.data_time_source == "records":
         reason = (
             f"made after the data existed ({iso_z(ev.data_time)}, the earliest time recorded in it)"
@@ -329,12 +360,7 @@ def _mark_late(predictions: Sequence[Prediction], ev: Any) -> list[Prediction]:
             Path(ev.artifact).name if len(ev.evidence) == 1 else f"{len(ev.evidence)} result files"
         )
         reason = f"made after {name} was last modified ({iso_z(ev.data_time)})"
-    late = []
-    for prediction in predictions:
-        if prediction.made_at > ev.data_time and not prediction.late:
-            prediction.late, prediction.late_reason = True, reason
-            late.append(prediction)
-    return late
+    return [Change("predictions", pid, {"late": True, "late_reason": reason}) for pid in late]
 
 
 # --- one question by hand ---

@@ -338,6 +338,8 @@ def spec_quantiles(
         by_family.setdefault(str(family), []).append(i)
     for family, rows in by_family.items():
         chosen = [specs[i] for i in rows]
+        if family == "quantiles" and _quantile_rows(specs, bounds, rows, lv, out):
+            continue
         if family not in PARAMETRIC:
             for i in rows:
                 out[i] = np.asarray(from_spec(specs[i], bounds[i]).ppf(lv), dtype=np.float64)
@@ -361,3 +363,30 @@ def spec_quantiles(
             with np.errstate(over="ignore"):  # an overflow is left as inf for the caller
                 out[rows] = np.exp(values) if family == "lognormal" else values
     return out
+
+
+def _quantile_rows(
+    specs: Sequence[Mapping[str, Any]],
+    bounds: Sequence[BoundsLike],
+    rows: list[int],
+    lv: FloatArray,
+    out: FloatArray,
+) -> bool:
+    """Quantiles of the quantile-set specs `rows` at `lv`, one batch per number of levels
+    (the arithmetic of `QuantileSet.ppf`, row for row); False when a spec is not a valid
+    quantile set (the caller then goes one by one, to name it)."""
+    from predtrack.scoring._validate import bounds_rows
+    from predtrack.scoring.quantiles import quantile_ppf
+
+    by_size: dict[int, list[int]] = {}
+    try:
+        for i in rows:
+            by_size.setdefault(len(specs[i]["values"]), []).append(i)
+        for idx in by_size.values():
+            la = np.array([specs[i]["levels"] for i in idx], dtype=np.float64)[:, None, :]
+            va = np.array([specs[i]["values"] for i in idx], dtype=np.float64)[:, None, :]
+            lo, hi = bounds_rows(bounds, idx)
+            out[idx] = quantile_ppf(la, va, lv, (lo[:, None], hi[:, None]))
+    except (ScoringInputError, KeyError, TypeError, ValueError):
+        return False
+    return True

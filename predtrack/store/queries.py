@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from predtrack.errors import InputError, NotFoundError
@@ -27,6 +28,7 @@ from predtrack.store.tables import (
     codec,
     select_all,
 )
+from predtrack.store.types import parse_iso_z
 
 INT32_MAX = 2**31 - 1  # ids are 32-bit integers on PostgreSQL
 
@@ -247,17 +249,24 @@ def count_predictions(
     return total
 
 
-def to_mark_late(question_ids: Sequence[int], *, session: Session) -> dict[int, list[Prediction]]:
-    """Predictions not yet late on these questions (candidates for lateness at resolution)."""
-    out: dict[int, list[Prediction]] = defaultdict(list)
+def to_mark_late(
+    question_ids: Sequence[int], *, session: Session
+) -> dict[int, list[tuple[int, datetime]]]:
+    """(id, made_at) of the predictions not yet late on these questions, in recording order:
+    the candidates for lateness at resolution."""
+    out: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    sql = "SELECT id, question_id, made_at FROM predictions WHERE late = ?"
+    if len(question_ids) > 5000:  # most of the store: one scan beats many IN lists
+        wanted = set(question_ids)
+        for pid, qid, made_at in session.iterate(sql + " ORDER BY id", (False,)):
+            if qid in wanted:
+                out[qid].append((pid, parse_iso_z(made_at)))
+        return out
     for chunk in _chunks(list(question_ids)):
-        for p in _load(
-            session,
-            Prediction,
-            f"WHERE late = ? AND question_id IN {_in(chunk)} ORDER BY id",
-            [False, *chunk],
+        for pid, qid, made_at in session.iterate(
+            f"{sql} AND question_id IN {_in(chunk)} ORDER BY id", [False, *chunk]
         ):
-            out[p.question_id].append(p)
+            out[qid].append((pid, parse_iso_z(made_at)))
     return out
 
 
