@@ -149,17 +149,15 @@ def collect(
         states = queries.resolution_states(session=session)
         resolved = sorted(q for q in scope if q in states and states[q].status == "resolved")
         wanted = set(resolved)
-        by_question: dict[int, list[_Row]] = defaultdict(list)
-        # filtered here, not with a 10,000-item IN list in SQL
-        rows = [row for row in queries.prediction_rows(session=session) if row[1] in wanted]
+        by_question: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+        # filtered here, not with a 10,000-item IN list in SQL; rows stay the driver's tuples
+        # (id, question_id, forecaster, made_at, late, forecast, distribution, signature)
+        for row in queries.prediction_rows(session=session):
+            if row[1] in wanted:
+                by_question[row[1]].append(row)
         # Checking signatures costs about 0.1 ms each: done when only signed ones count.
-        signed_ids = [row[0] for row in rows if row[7] is not None]
+        signed_ids = [row[0] for rows in by_question.values() for row in rows if row[7] is not None]
         verified = _verified(session, signed_ids) if signed_only else set(signed_ids)
-        for row in rows:
-            signed = row[0] in verified
-            by_question[row[1]].append(
-                _Row(row[0], row[1], row[2], row[3], bool(row[4]), row[5], row[6], signed)
-            )
         late_total = queries.count_predictions(
             session=session, late=True, question_ids=None if experiment is None else list(scope)
         )
@@ -175,7 +173,8 @@ def collect(
     meta: dict[int, dict[str, Any]] = {}
     # Many forecasts share their text ("0.3"): parse each distinct one once. Entries only read
     # their distribution, so sharing the parsed dict is safe.
-    seen_json: dict[str, dict[str, Any]] = {}
+    seen_json: dict[str, int] = {}  # distinct distribution texts, numbered in order
+    picked: list[tuple[Any, ...]] = []
     for qid in resolved:
         question, name = scope[qid]
         resolution = states[qid].current
@@ -189,52 +188,62 @@ def collect(
             "outcome": resolution.outcome,
             "resolution": resolution,
         }
-        shared = {
-            "question_id": qid,
-            "label": label,
-            "title": question.title,
-            "experiment": name,
-            "kind": question.kind,
-            "tags": list(question.tags or []),
-            "outcome": resolution.outcome,
-            "k": resolution.k,
-            "n": resolution.n,
-            "resolved_at": resolution.resolved_at,
-            "bounds": question.support,
-            "categories": question.categories,
-            "ordered": question.ordered,
-            "unit": question.unit,
-        }
-        per_forecaster: dict[str, list[_Row]] = defaultdict(list)
-        for prediction in by_question.get(qid, []):
-            if signed_only and not prediction.signed:
+        # Entry's fields in order, around forecaster and distribution (positional: faster).
+        head = (qid, label, question.title, name, question.kind, list(question.tags or []))
+        tail = (
+            resolution.outcome, resolution.k, resolution.n, resolution.resolved_at,
+            question.support, question.categories, question.ordered, question.unit,
+        )  # fmt: skip
+        per_forecaster: dict[str, list[tuple[Any, ...]]] = {}
+        for prediction in by_question.get(qid, ()):
+            if signed_only and prediction[0] not in verified:
                 continue
-            per_forecaster[prediction.forecaster].append(prediction)
+            history = per_forecaster.get(prediction[2])
+            if history is None:
+                per_forecaster[prediction[2]] = [prediction]
+            else:
+                history.append(prediction)
         for forecaster, history in per_forecaster.items():
-            if len(history) > 1:
+            chosen: tuple[Any, ...]
+            if len(history) == 1:  # the common case: one prediction per forecaster
+                chosen = history[0]
+                if chosen[4] and not include_late:
+                    continue
+                revisions = 1
+            else:
+                rows = [_Row(*p[:4], bool(p[4]), p[5], p[6], p[0] in verified) for p in history]
                 # A revealed sealed forecast is recorded after later ones but dated by its commitment.
-                history.sort(key=lambda p: p.made_at)
-            kept = _collapse(history) if len(history) > 1 else history
-            eligible = [p for p in kept if include_late or not p.late]
-            if not eligible:
-                continue
-            chosen = eligible[-1]
-            dist = seen_json.get(chosen.distribution)
-            if dist is None:
-                dist = seen_json[chosen.distribution] = json.loads(chosen.distribution)
-            entries.append(
-                Entry(
-                    forecaster=forecaster,
-                    distribution=dist,
-                    prediction_id=chosen.id,
-                    made_at=parse_iso_z(chosen.made_at),
-                    late=chosen.late,
-                    forecast=chosen.forecast,
-                    revisions=len(eligible),
-                    signed=chosen.signed,
-                    **shared,
-                )
+                rows.sort(key=lambda p: p.made_at)
+                eligible = [p for p in _collapse(rows) if include_late or not p.late]
+                if not eligible:
+                    continue
+                chosen, revisions = eligible[-1], len(eligible)
+            if chosen[6] not in seen_json:
+                seen_json[chosen[6]] = len(seen_json)
+            picked.append((head, tail, forecaster, chosen, revisions))
+    # One JSON document of every distinct distribution: one parser call, not one per text.
+    try:
+        parsed = json.loads("[" + ",".join(seen_json) + "]")
+    except ValueError:
+        parsed = []
+    if len(parsed) != len(seen_json):  # a text that is not one JSON value: parse one by one
+        parsed = [json.loads(text) for text in seen_json]
+    for head, tail, forecaster, chosen, revisions in picked:
+        entries.append(
+            Entry(
+                *head,
+                forecaster,
+                parsed[seen_json[chosen[6]]],
+                *tail,
+                chosen[0],
+                parse_iso_z(chosen[3]),
+                bool(chosen[4]),
+                chosen[5],
+                revisions,
+                False,
+                chosen[0] in verified,
             )
+        )
     board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
     score_entries(entries, None)
     board.scales = question_scales(entries)
@@ -388,14 +397,11 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
             scoring.log_score(p, y),
             scoring.spherical(p, y),
         )
-        for i, e in enumerate(binary):
-            e.scores = {
-                "brier": float(brier[i]),
-                "log": float(log[i]),
-                "spherical": float(spherical[i]),
-                "p": float(p[i]),
-                "y": float(y[i]),
-            }
+        # Lists, not numpy scalars one at a time: the same floats, ten times faster.
+        columns = [a.tolist() for a in (brier, log, spherical, p, y)]
+        names = ("brier", "log", "spherical", "p", "y")
+        for e, values in zip(binary, zip(*columns, strict=True), strict=True):
+            e.scores = dict(zip(names, values, strict=True))
     continuous = [e for e in entries if e.kind in CONTINUOUS]
     if continuous:
         _score_continuous(continuous)
@@ -411,10 +417,10 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
             scoring.log_multi(probs, idx),
             scoring.rps(probs, idx),
         )
-        for i, e in enumerate(group):
-            e.scores = {"brier_cat": float(brier[i]), "log_cat": float(log[i])}
+        for e, b, lg, r in zip(group, brier.tolist(), log.tolist(), ranked.tolist(), strict=True):
+            e.scores = {"brier_cat": b, "log_cat": lg}
             if e.ordered:
-                e.scores["rps"] = float(ranked[i])
+                e.scores["rps"] = r
     if scales is not None:
         add_scaled(entries, scales)
 
@@ -431,8 +437,10 @@ def _score_continuous(entries: list[Entry]) -> None:
     result = scoring.score_continuous(
         [e.distribution for e in entries], x, bounds=[e.bounds for e in entries]
     )
-    for i, e in enumerate(entries):
-        e.scores = {key: float(result[name][i]) for key, name in _CONTINUOUS_KEYS.items()}
+    keys = tuple(_CONTINUOUS_KEYS)
+    columns = [np.asarray(result[name], dtype=float).tolist() for name in _CONTINUOUS_KEYS.values()]
+    for e, values in zip(entries, zip(*columns, strict=True), strict=True):
+        e.scores = dict(zip(keys, values, strict=True))
     counted = [e for e in entries if e.n is not None and e.distribution.get("family") == "beta"]
     if counted:
         bb = scoring.betabinom_log_score(
@@ -441,5 +449,5 @@ def _score_continuous(entries: list[Entry]) -> None:
             np.array([e.k for e in counted]),
             np.array([e.n for e in counted]),
         )
-        for e, value in zip(counted, bb, strict=True):
-            e.scores["betabinom_log"] = float(value)
+        for e, value in zip(counted, np.asarray(bb, dtype=float).tolist(), strict=True):
+            e.scores["betabinom_log"] = value

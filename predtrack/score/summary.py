@@ -86,8 +86,12 @@ def group_stats(entries: Sequence[Entry], *, seed: int = 0, bins: int = 10) -> d
     # Updates after the first prediction; a replacement within 60 s is not one (a typo fix).
     out["updates"] = sum(e.revisions - 1 for e in entries)
     ci: dict[str, list[float] | None] = {}
+    columns: dict[str, list[float]] = defaultdict(list)  # one pass, not one per score
+    for e in entries:
+        for key, value in e.scores.items():
+            columns[key].append(value)
     for score in MEANS:
-        values = [e.scores[score.entry] for e in entries if score.entry in e.scores]
+        values = columns.get(str(score.entry), [])
         if values:
             out[score.key] = _mean(values)
             if score.ci:
