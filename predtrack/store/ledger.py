@@ -18,7 +18,16 @@ from typing import Any
 
 from predtrack.errors import InputError
 from predtrack.store.engine import Session
-from predtrack.store.tables import BOOL, DOMAIN, JSON, Row, Table, codec, values_of
+from predtrack.store.tables import (
+    BOOL,
+    DOMAIN,
+    JSON,
+    Row,
+    Table,
+    codec,
+    fast_canonical_json,
+    values_of,
+)
 from predtrack.store.triggers import GENESIS
 from predtrack.store.types import canonical_json, iso_z
 
@@ -388,8 +397,8 @@ def _json_form(value: Any) -> Any:
     if value is None:
         return None
     try:
-        text = canonical_json(value)
-    except (TypeError, ValueError):
+        text = fast_canonical_json(value)
+    except (TypeError, ValueError, RecursionError):
         return _Unencodable(value)
     return sys.intern(text) if len(text) <= 40 else text
 
