@@ -158,12 +158,19 @@ Parsed = tuple[list[NewQuestion], list[NewPrediction], dict[str, str]]
 
 def load_bulk(path: Path, *, default_forecaster: str) -> Parsed:
     """Questions and predictions described by a bulk file; rules are relative to its folder."""
-    return load_document(
-        read_bulk(path),
-        name=path.name,
-        rule_dir=str(path.resolve().parent),
-        default_forecaster=default_forecaster,
-    )
+    from predtrack.predict import without_gc
+
+    try:
+        large = path.stat().st_size > 1_000_000
+    except OSError:
+        large = False  # read_bulk says why it cannot be read
+    with without_gc(large):
+        return load_document(
+            read_bulk(path),
+            name=path.name,
+            rule_dir=str(path.resolve().parent),
+            default_forecaster=default_forecaster,
+        )
 
 
 def load_document(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,24 @@ class RecordedPrediction:
         return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
 
 
+class _Recorded(Sequence[RecordedPrediction]):
+    """The predictions a bulk write recorded, made from its rows when asked for (a million
+    result objects would cost more memory than the rows themselves)."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], labels: dict[int, tuple[str, str]]) -> None:
+        self.rows, self.labels = rows, labels
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.rows)))]
+        r = self.rows[index]
+        label, kind = self.labels[r[1]]
+        return RecordedPrediction(r[0], r[1], label, kind, r[2], r[4], r[5], r[7], r[8])
+
+
 @dataclass
 class Registered:
     """What one `predict` (or bulk file) wrote."""
@@ -94,7 +114,7 @@ class Registered:
     head: str
     experiments: list[str] = field(default_factory=list)
     questions: list[dict[str, Any]] = field(default_factory=list)
-    predictions: list[RecordedPrediction] = field(default_factory=list)
+    predictions: Sequence[RecordedPrediction] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sealed: list[dict[str, Any]] = field(default_factory=list)
     openings: str | None = None  # the openings file the sealed forecasts' openings went to
@@ -250,7 +270,7 @@ def _prepare(
     predictions: Sequence[NewPrediction],
     progress: Progress | None,
     memo: _Parses,
-) -> dict[int, ParsedForecast]:
+) -> list[Any]:
     """Validate everything that does not need the store, before the write lock is taken."""
     for spec in questions:
         _validate_question(spec)
@@ -265,7 +285,7 @@ def _prepare(
                 pred.note = check_note(pred.note)
         except InputError as error:
             raise InputError(_where(pred.where, str(error))) from None
-    parsed: dict[int, ParsedForecast] = {}
+    parsed: list[Any] = [None] * len(predictions)  # by index: forecasts on new questions
     for index, pred in enumerate(predictions):
         if progress is not None and index % 1000 == 0:
             progress(index, len(predictions))
@@ -400,6 +420,21 @@ class _Batch:
         return None
 
 
+@contextmanager
+def without_gc(large: bool) -> Iterator[None]:
+    """No cyclic garbage collection while a large input is turned into rows: it makes no
+    cycles, and each collection would walk every object made so far (a third of the time of a
+    million-prediction file)."""
+    paused = large and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def register(
     store: Store,
     questions: Sequence[NewQuestion],
@@ -418,6 +453,24 @@ def register(
     `sealed`: record only commitments to the forecasts (all must be `by`'s), their openings
     going to `by`'s openings file first.
     """
+    with without_gc(len(predictions) > 10_000):
+        return _register(
+            store, questions, predictions, by=by, descriptions=descriptions,
+            progress=progress, sign=sign, sealed=sealed,
+        )  # fmt: skip
+
+
+def _register(
+    store: Store,
+    questions: Sequence[NewQuestion],
+    predictions: Sequence[NewPrediction],
+    *,
+    by: str,
+    descriptions: dict[str, str] | None,
+    progress: Progress | None,
+    sign: bool,
+    sealed: bool,
+) -> Registered:
     by = check_name(by)
     memo: _Parses = {}
     parsed = _prepare(questions, predictions, progress, memo)
@@ -441,7 +494,7 @@ def register(
         next_prediction = next_id(session, "predictions")
         # Plain tuples in column order, not objects or dicts: bulk files record a million.
         rows: list[tuple[Any, ...]] = []
-        per_question: dict[int, tuple[str, str | None]] = {}  # label, why late (or None)
+        per_question: dict[int, tuple[str, str | None, str]] = {}  # label, why late, kind
         for index, pred in enumerate(predictions):
             if isinstance(pred.question, NewQuestion):
                 row, result = made[id(pred.question)], parsed[index]
@@ -453,9 +506,9 @@ def register(
                 result = _parse(pred, row.kind, row, memo)
             known = per_question.get(row.id)
             if known is None:
-                known = (row.label(batch.experiment_of(row).name), batch.late_reason(row))
-                per_question[row.id] = known
-            label, late_reason = known
+                label = row.label(batch.experiment_of(row).name)
+                known = per_question[row.id] = (label, batch.late_reason(row), row.kind)
+            label, late_reason, _ = known
             if sealed or sign:
                 from predtrack.proofs.signing import proof_of
 
@@ -475,30 +528,32 @@ def register(
                     warnings.extend(_where(pred.where or label, w) for w in result.warnings)
                     continue
                 batch.inserts.append(("predictions", values))  # signed inside the transaction
+                recorded.append(
+                    RecordedPrediction(
+                        next_prediction,
+                        row.id,
+                        label,
+                        row.kind,
+                        pred.forecaster,
+                        result.text,
+                        result.distribution,
+                        late_reason is not None,
+                        late_reason,
+                    )
+                )
             else:
                 rows.append((
                     next_prediction, row.id, pred.forecaster, now, result.text,
                     result.distribution, pred.note, late_reason is not None, late_reason,
                     None, None, None,
                 ))  # fmt: skip
-            recorded.append(
-                RecordedPrediction(
-                    next_prediction,
-                    row.id,
-                    label,
-                    row.kind,
-                    pred.forecaster,
-                    result.text,
-                    result.distribution,
-                    late_reason is not None,
-                    late_reason,
-                )
-            )
             next_prediction += 1
             if result.warnings:
                 warnings.extend(_where(pred.where or label, w) for w in result.warnings)
         if rows:
             batch.inserts.append(Batch("predictions", rows))
+            labels = {q: (label, kind) for q, (label, _, kind) in per_question.items()}
+            recorded = _Recorded(rows, labels)  # type: ignore[assignment]
         if not batch.inserts and not proofs:
             raise InputError("nothing to record")
         if sign and proofs:
