@@ -10,12 +10,11 @@ from typing import Any
 from predtrack.paths import from_stored, study_root
 from predtrack.store import queries, triggers
 from predtrack.store.engine import Session, Store
-from predtrack.store.ledger import (
+from predtrack.store.ledger import format_head, head_entry
+from predtrack.store.replay import (
     Problem,
     Replay,
     compare_tables,
-    format_head,
-    head_entry,
     parse_against,
     replay_chain,
 )
@@ -160,11 +159,7 @@ def _check_files(session: Session, root: Path | None, state: Replay, result: Ver
     from predtrack.rules import sha256_file
 
     all_artifacts = queries.artifacts(session=session)
-    replaced = {a.supersedes for a in all_artifacts if a.supersedes is not None}
-    users = queries.artifact_users(session=session)
-    states = queries.resolution_states(session=session)
-    current = {s.current.id for s in states.values()}
-    labels = {q.id: q.label(name) for q, name in queries.questions(session=session)}
+    changed = []
     for artifact in all_artifacts:
         if artifact.is_uri:
             continue
@@ -176,8 +171,16 @@ def _check_files(session: Session, root: Path | None, state: Replay, result: Ver
         except OSError:
             result.warnings.append(f"artifact {artifact.path} is missing (cannot re-hash it)")
             continue
-        if digest == artifact.sha256:
-            continue
+        if digest != artifact.sha256:
+            changed.append((artifact, digest))
+    if not changed:
+        return  # the usual case: no need to read who used which file
+    replaced = {a.supersedes for a in all_artifacts if a.supersedes is not None}
+    users = queries.artifact_users(session=session)
+    states = queries.resolution_states(session=session)
+    current = {s.current.id for s in states.values()}
+    labels = {q.id: q.label(name) for q, name in queries.questions(session=session)}
+    for artifact, digest in changed:
         using = users.get(artifact.id, [])
         live = sorted({labels.get(q, f"#{q}") for q, r in using if r.id in current})
         if not live and (artifact.id in replaced or using):
