@@ -186,6 +186,51 @@ def documents(folder: Path, invoke: Any) -> dict[str, Any]:
     }
 
 
+# Tampering after the build: what verify reports must not change either (the comparison of
+# stored rows with the ledger streams now; before, it held every row).
+TAMPERING = {
+    "distribution": ["UPDATE predictions SET distribution = '{\"family\":\"bernoulli\",\"p\":0.5}' "
+                     "WHERE id = 7003"],
+    "late": ["UPDATE predictions SET late = 0, late_reason = NULL WHERE late = 1"],
+    "deleted": ["DELETE FROM predictions WHERE id IN (2500, 9999)"],
+    "extra": ["INSERT INTO predictions (id, question_id, forecaster, made_at, forecast, distribution,"
+              " late) SELECT 20000, question_id, 'mallory', made_at, forecast, distribution, 0 "
+              "FROM predictions WHERE id = 12"],
+    "title": ["UPDATE questions SET title = 'edited' WHERE id = 600",
+              "UPDATE resolutions SET outcome = 'false' WHERE id = 3"],
+}  # fmt: skip
+
+
+def tampered(folder: Path, invoke: Any) -> dict[str, list[list[Any]]]:
+    """verify's problems (sorted) after each tampering of a copy of the built store."""
+    import sqlite3
+
+    out = {}
+    for name, statements in TAMPERING.items():
+        copy = folder / f"tampered-{name}.db"
+        shutil.copy(folder / "predictions.db", copy)
+        conn = sqlite3.connect(copy)
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+        conn.close()
+        result = CliRunner().invoke(
+            _cli(), ["verify", "--json", "--db", str(copy)], env={"PREDTRACK_USER": "builder"}
+        )
+        assert result.exit_code == 1, result.output
+        problems = json.loads(result.output)["problems"]
+        out[name] = sorted(
+            [p["seq"] or 0, p["table"], p["field"] or "", p["message"]] for p in problems
+        )
+    return out
+
+
+def _cli() -> Any:
+    from predtrack.cli import cli
+
+    return cli
+
+
 def example_documents(folder: Path, invoke: Any) -> dict[str, Any]:
     """The shipped example: its scores and its head (the file is fixed, so is the head)."""
     db = folder / "example.db"
@@ -242,7 +287,11 @@ def compute(folder: Path) -> dict[str, Any]:
         build(folder, invoke)
     finally:
         engine.datetime = real  # type: ignore[misc]
-    return {"generated": documents(folder, invoke), "example": example_documents(folder, invoke)}
+    return {
+        "generated": documents(folder, invoke),
+        "example": example_documents(folder, invoke),
+        "tampered": tampered(folder, invoke),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +326,12 @@ def test_the_generated_store_scores_as_before(computed: Any, expected: Any, name
 def test_the_generated_store_is_stored_as_before(computed: Any, expected: Any) -> None:
     assert computed["generated"]["verify_ok"] is True
     assert computed["generated"]["ledger"] == expected["generated"]["ledger"]
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERING))
+def test_verify_names_the_same_problems_as_before(computed: Any, expected: Any, name: str) -> None:
+    assert computed["tampered"][name] == expected["tampered"][name]
+    assert computed["tampered"][name], "the tampering went unnoticed"
 
 
 def test_the_build_is_deterministic(tmp_path: Path, computed: Any) -> None:
