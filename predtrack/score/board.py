@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -140,7 +140,9 @@ def collect(
     signed_only: bool = False,
 ) -> Board:
     """Load resolved questions and choose, per forecaster, the prediction that is scored."""
-    with store.read() as session:
+    from predtrack.predict import without_gc
+
+    with store.read() as session, without_gc(True):
         if experiment is not None:
             queries.get_experiment(experiment, session=session)
         scope = {
@@ -149,19 +151,36 @@ def collect(
         states = queries.resolution_states(session=session)
         resolved = sorted(q for q in scope if q in states and states[q].status == "resolved")
         wanted = set(resolved)
-        by_question: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        # filtered here, not with a 10,000-item IN list in SQL; rows stay the driver's tuples
-        # (id, question_id, forecaster, made_at, late, forecast, distribution, signature)
-        for row in queries.prediction_rows(session=session):
-            if row[1] in wanted:
-                by_question[row[1]].append(row)
         # Checking signatures costs about 0.1 ms each: done when only signed ones count.
-        signed_ids = [row[0] for rows in by_question.values() for row in rows if row[7] is not None]
+        signed_ids = [i for i, q in queries.signed_prediction_ids(session=session) if q in wanted]
         verified = _verified(session, signed_ids) if signed_only else set(signed_ids)
         late_total = queries.count_predictions(
             session=session, late=True, question_ids=None if experiment is None else list(scope)
         )
         sealed = _still_sealed(session, resolved)
+        chooser = _Chooser(include_late, signed_only, verified)
+        meta: dict[int, dict[str, Any]] = {}
+        # The rows come grouped by question and are dropped once chosen from: a million
+        # predictions are never all held as rows.
+        stream = _by_question(queries.prediction_rows(session=session, by_question=True), wanted)
+        waiting = next(stream, None)
+        for qid in resolved:
+            question, name = scope[qid]
+            resolution = states[qid].current
+            meta[qid] = {
+                "label": question.label(name),
+                "title": question.title,
+                "experiment": name,
+                "kind": question.kind,
+                "unit": question.unit,
+                "outcome": resolution.outcome,
+                "resolution": resolution,
+            }
+            if waiting is not None and waiting[0] == qid:
+                chooser.question(question, meta[qid]["label"], name, resolution, waiting[1])
+                waiting = next(stream, None)
+        entries = chooser.finish()
+        del chooser, stream  # the distribution texts and the row buffer, before scoring
     counts = {
         "registered": len(scope),
         "resolved": len(resolved),
@@ -169,34 +188,60 @@ def collect(
         "pending": sum(1 for q in scope if q not in states),
         "late": late_total,
     }
-    entries: list[Entry] = []
-    meta: dict[int, dict[str, Any]] = {}
-    # Many forecasts share their text ("0.3"): parse each distinct one once. Entries only read
-    # their distribution, so sharing the parsed dict is safe.
-    seen_json: dict[str, int] = {}  # distinct distribution texts, numbered in order
-    picked: list[tuple[Any, ...]] = []
-    for qid in resolved:
-        question, name = scope[qid]
-        resolution = states[qid].current
-        label = question.label(name)
-        meta[qid] = {
-            "label": label,
-            "title": question.title,
-            "experiment": name,
-            "kind": question.kind,
-            "unit": question.unit,
-            "outcome": resolution.outcome,
-            "resolution": resolution,
-        }
+    board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
+    with without_gc(True):
+        score_entries(entries, None)
+    board.scales = question_scales(entries)
+    add_scaled(entries, board.scales)
+    return board
+
+
+def _by_question(
+    rows: Iterable[tuple[Any, ...]], wanted: set[int]
+) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
+    """(question id, its rows) for the wanted questions, from rows ordered by question."""
+    current, group = None, []
+    for row in rows:
+        if row[1] not in wanted:
+            continue
+        if row[1] != current:
+            if group:
+                yield current, group  # type: ignore[misc]
+            current, group = row[1], []
+        group.append(row)
+    if group:
+        yield current, group  # type: ignore[misc]
+
+
+class _Chooser:
+    """Per forecaster and question, the prediction that counts, made into entries."""
+
+    BLOCK = 20_000  # entries whose distributions are parsed in one call
+
+    def __init__(self, include_late: bool, signed_only: bool, verified: set[int]) -> None:
+        self.include_late, self.signed_only, self.verified = include_late, signed_only, verified
+        self.entries: list[Entry] = []
+        self.picked: list[tuple[Any, ...]] = []
+        # Many forecasts share their text ("0.3"): each distinct one is parsed once and the
+        # parsed dict shared (entries only read it); a bulk write's rows share one time.
+        self.parsed: dict[str, dict[str, Any]] = {}
+        self.times: dict[str, datetime] = {}
+        self.texts: dict[str, str] = {}
+
+    def question(
+        self, question: Any, label: str, name: str, resolution: Any, rows: list[tuple[Any, ...]]
+    ) -> None:
+        # rows: (id, question_id, forecaster, made_at, late, forecast, distribution, signature)
+        verified = self.verified
         # Entry's fields in order, around forecaster and distribution (positional: faster).
-        head = (qid, label, question.title, name, question.kind, list(question.tags or []))
+        head = (question.id, label, question.title, name, question.kind, list(question.tags or []))
         tail = (
             resolution.outcome, resolution.k, resolution.n, resolution.resolved_at,
             question.support, question.categories, question.ordered, question.unit,
         )  # fmt: skip
         per_forecaster: dict[str, list[tuple[Any, ...]]] = {}
-        for prediction in by_question.get(qid, ()):
-            if signed_only and prediction[0] not in verified:
+        for prediction in rows:
+            if self.signed_only and prediction[0] not in verified:
                 continue
             history = per_forecaster.get(prediction[2])
             if history is None:
@@ -207,48 +252,60 @@ def collect(
             chosen: tuple[Any, ...]
             if len(history) == 1:  # the common case: one prediction per forecaster
                 chosen = history[0]
-                if chosen[4] and not include_late:
+                if chosen[4] and not self.include_late:
                     continue
                 revisions = 1
             else:
-                rows = [_Row(*p[:4], bool(p[4]), p[5], p[6], p[0] in verified) for p in history]
+                kept = [_Row(*p[:4], bool(p[4]), p[5], p[6], p[0] in verified) for p in history]
                 # A revealed sealed forecast is recorded after later ones but dated by its commitment.
-                rows.sort(key=lambda p: p.made_at)
-                eligible = [p for p in _collapse(rows) if include_late or not p.late]
+                kept.sort(key=lambda p: p.made_at)
+                eligible = [p for p in _collapse(kept) if self.include_late or not p.late]
                 if not eligible:
                     continue
                 chosen, revisions = eligible[-1], len(eligible)
-            if chosen[6] not in seen_json:
-                seen_json[chosen[6]] = len(seen_json)
-            picked.append((head, tail, forecaster, chosen, revisions))
-    # One JSON document of every distinct distribution: one parser call, not one per text.
-    try:
-        parsed = json.loads("[" + ",".join(seen_json) + "]")
-    except ValueError:
-        parsed = []
-    if len(parsed) != len(seen_json):  # a text that is not one JSON value: parse one by one
-        parsed = [json.loads(text) for text in seen_json]
-    for head, tail, forecaster, chosen, revisions in picked:
-        entries.append(
-            Entry(
-                *head,
-                forecaster,
-                parsed[seen_json[chosen[6]]],
-                *tail,
-                chosen[0],
-                parse_iso_z(chosen[3]),
-                bool(chosen[4]),
-                chosen[5],
-                revisions,
-                False,
-                chosen[0] in verified,
+            # one string per forecaster, not one per row the driver read
+            forecaster = self.texts.setdefault(forecaster, forecaster)
+            self.picked.append((head, tail, forecaster, chosen, revisions))
+        if len(self.picked) >= self.BLOCK:
+            self._flush()
+
+    def _flush(self) -> None:
+        parsed, times, texts, verified = self.parsed, self.times, self.texts, self.verified
+        new = list(dict.fromkeys(c[6] for _, _, _, c, _ in self.picked if c[6] not in parsed))
+        try:  # one JSON document of the new distinct distributions: one parser call
+            values = json.loads("[" + ",".join(new) + "]") if new else []
+        except ValueError:
+            values = []
+        if len(values) != len(new):  # a text that is not one JSON value: one by one
+            values = [json.loads(text) for text in new]
+        parsed.update(zip(new, values, strict=True))
+        for head, tail, forecaster, chosen, revisions in self.picked:
+            made_at = times.get(chosen[3])
+            if made_at is None:
+                made_at = times[chosen[3]] = parse_iso_z(chosen[3])
+            forecast = chosen[5]
+            if len(forecast) <= 24:  # "0.3": one string for the many that say the same
+                forecast = texts.setdefault(forecast, forecast)
+            self.entries.append(
+                Entry(
+                    *head,
+                    forecaster,
+                    parsed[chosen[6]],
+                    *tail,
+                    chosen[0],
+                    made_at,
+                    bool(chosen[4]),
+                    forecast,
+                    revisions,
+                    False,
+                    chosen[0] in verified,
+                )
             )
-        )
-    board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
-    score_entries(entries, None)
-    board.scales = question_scales(entries)
-    add_scaled(entries, board.scales)
-    return board
+        self.picked = []
+
+    def finish(self) -> list[Entry]:
+        self._flush()
+        return self.entries
 
 
 def _verified(session: Any, signed_ids: list[int]) -> set[int]:

@@ -200,13 +200,24 @@ def predictions(
     return out
 
 
-def prediction_rows(*, session: Session) -> Iterator[tuple[Any, ...]]:
+def prediction_rows(*, session: Session, by_question: bool = False) -> Iterator[tuple[Any, ...]]:
     """(id, question_id, forecaster, made_at text, late, forecast, distribution text, signature)
-    of every prediction in recording order: the light form scoring reads 100,000 of."""
+    of every prediction in recording order (`by_question`: grouped by question, each question's
+    in recording order): the light form scoring reads a million of."""
     return session.iterate(
         "SELECT id, question_id, forecaster, made_at, late, forecast, distribution, signature "
-        "FROM predictions ORDER BY id"
+        "FROM predictions ORDER BY " + ("question_id, id" if by_question else "id")
     )
+
+
+def signed_prediction_ids(*, session: Session) -> list[tuple[int, int]]:
+    """(id, question_id) of every prediction that carries a signature."""
+    return [
+        (int(i), int(q))
+        for i, q in session.rows(
+            "SELECT id, question_id FROM predictions WHERE signature IS NOT NULL ORDER BY id"
+        )
+    ]
 
 
 def signed_predictions(*, session: Session) -> list[Prediction]:

@@ -21,14 +21,14 @@ INT, REAL, BOOL, TEXT, TIME, JSON = "int", "real", "bool", "text", "time", "json
 _KINDS = {"int": INT, "float": REAL, "bool": BOOL, "str": TEXT, "datetime": TIME}
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """Base of the table rows; `TABLE` names the table."""
 
     TABLE: ClassVar[str] = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Experiment(Row):
     TABLE: ClassVar[str] = "experiments"
     id: int
@@ -40,7 +40,7 @@ class Experiment(Row):
     lock_reason: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Question(Row):
     TABLE: ClassVar[str] = "questions"
     id: int
@@ -79,7 +79,7 @@ class Question(Row):
         return (0.0, 1.0) if self.kind == "fraction" else self.bounds
 
 
-@dataclass
+@dataclass(slots=True)
 class Prediction(Row):
     TABLE: ClassVar[str] = "predictions"
     id: int
@@ -96,7 +96,7 @@ class Prediction(Row):
     commitment_id: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Artifact(Row):
     TABLE: ClassVar[str] = "artifacts"
     id: int
@@ -113,7 +113,7 @@ class Artifact(Row):
     supersedes: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Resolution(Row):
     TABLE: ClassVar[str] = "resolutions"
     id: int
@@ -138,7 +138,7 @@ class Resolution(Row):
     data_time_source: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Key(Row):
     TABLE: ClassVar[str] = "keys"
     id: int
@@ -152,7 +152,7 @@ class Key(Row):
     supersedes: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Commitment(Row):
     TABLE: ClassVar[str] = "commitments"
     id: int
@@ -163,7 +163,7 @@ class Commitment(Row):
     revealed_at: datetime | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Anchor(Row):
     TABLE: ClassVar[str] = "anchors"
     id: int
