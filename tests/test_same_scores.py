@@ -208,8 +208,10 @@ def tampered(folder: Path, invoke: Any) -> dict[str, list[list[Any]]]:
     out = {}
     for name, statements in TAMPERING.items():
         copy = folder / f"tampered-{name}.db"
-        shutil.copy(folder / "predictions.db", copy)
-        conn = sqlite3.connect(copy)
+        # The backup API copies what is committed, in the write-ahead log too.
+        source, conn = sqlite3.connect(folder / "predictions.db"), sqlite3.connect(copy)
+        source.backup(conn)
+        source.close()
         for statement in statements:
             conn.execute(statement)
         conn.commit()
