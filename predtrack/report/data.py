@@ -199,10 +199,14 @@ def load_questions(store: Store, experiment: str | None, limit: int | None) -> Q
             unscored=sorted(unscored.get(qid, []), key=lambda p: (p.made_at, p.id)),
         )
 
+    folders: dict[tuple[str | None, str | None], str] = {}  # a bulk file's questions share one
+
     def brief(qid: int) -> Resolved:
         question, name = scope[qid]
-        folder = from_stored(question.rule_dir or ".", root, question.rule_hint)
-        return Resolved(name, question.kind, question.unit, question.rule, str(folder))
+        where = (question.rule_dir, question.rule_hint)
+        if where not in folders:
+            folders[where] = str(from_stored(question.rule_dir or ".", root, question.rule_hint))
+        return Resolved(name, question.kind, question.unit, question.rule, folders[where])
 
     shown_set = set(shown)
     return QuestionSet(

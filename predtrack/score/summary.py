@@ -110,6 +110,17 @@ def _score_map(entries: Iterable[Entry], key: str) -> dict[int, float]:
     return {e.question_id: e.scores[key] for e in entries if key in e.scores}
 
 
+def _cached_map(
+    entries: Sequence[Entry], key: str, maps: dict[tuple[int, str], dict[int, float]] | None
+) -> dict[int, float]:
+    if maps is None:
+        return _score_map(entries, key)
+    found = maps.get((id(entries), key))
+    if found is None:
+        found = maps[(id(entries), key)] = _score_map(entries, key)
+    return found
+
+
 def skill_scores(
     entries: Sequence[Entry],
     reference: Sequence[Entry],
@@ -161,13 +172,16 @@ def compare(
     seed: int = 0,
     n_resamples: int = 2000,
     keys: Sequence[str] | None = None,
+    maps: dict[tuple[int, str], dict[int, float]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Paired differences A − B over shared questions, per score (negative: A did better)."""
+    """Paired differences A − B over shared questions, per score (negative: A did better).
+
+    `maps`: a cache of score maps for a caller comparing the same entry lists many times."""
     rows = []
     for score in PAIRED:
         if keys is not None and score.key not in keys:
             continue
-        mine, theirs = _score_map(a, score.key), _score_map(b, score.key)
+        mine, theirs = _cached_map(a, score.key, maps), _cached_map(b, score.key, maps)
         shared = sorted(q for q in mine if q in theirs)
         if not shared:
             continue

@@ -69,6 +69,7 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
         if total * FULL_RESAMPLES > H2H_BUDGET:
             resamples = max(MIN_RESAMPLES, int(H2H_BUDGET // total))
         results: dict[tuple[str, str], dict[str, Any]] = {}
+        maps: dict[tuple[int, str], dict[int, float]] = {}  # each forecaster's scores, once
         for a, b, usable, _ in plan:
             for key in usable:
                 # Exactly `predtrack score --compare A B`, restricted to the headline score.
@@ -78,6 +79,7 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
                     seed=view.options.seed,
                     n_resamples=resamples,
                     keys=[key],
+                    maps=maps,
                 )
                 row = next((r for r in rows if r["score"] == key), None)
                 if row is not None:
