@@ -1,8 +1,14 @@
-"""Start-up cost of `predtrack --help` and `predtrack predict` against bare Python (DESIGN §9).
+"""Small commands on the shipped example store against bare `python -c pass`, in one run.
 
 Run: python benchmarks/bench_startup.py [--repeat N] [--json]
-Each command runs N times in a fresh process; the median wall time is reported next to the
-baseline measured in the same run and the target difference.
+
+The store is a copy of `predictions.db.example` (29 questions, 5 forecasters), with the study
+root at the repository so `verify` re-hashes the example's result files. Each command runs N
+times in a fresh process after warm-up runs (hyperfine when installed, else a timing loop);
+the figure is the median wall time. Targets: `--help`, `list`, `show`, `head`, `verify` and
+`experiment list` within 0.15 s of `python -c pass`, `predict` within 0.2 s. `list` is also
+compared with the plain baseline `plain/list.py` (`sqlite3` + `click`, one query, a table).
+Bytecode is cached, as for an installed package.
 """
 
 from __future__ import annotations
@@ -18,71 +24,74 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def timed(args: list[str], env: dict[str, str], cwd: Path, repeat: int) -> float:
+import study
+from study import Row
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_seconds(command: list[str], env: dict[str, str], cwd: Path, repeat: int) -> float:
+    """Median wall time of a command (hyperfine when available)."""
+    if shutil.which("hyperfine"):
+        export = cwd / "hyperfine.json"
+        subprocess.run(
+            ["hyperfine", "-N", "-w", "3", "-r", str(repeat), "--export-json", str(export),
+             subprocess.list2cmdline(command)],
+            env=env, cwd=cwd, check=True, capture_output=True,
+        )  # fmt: skip
+        return float(json.loads(export.read_text())["results"][0]["median"])
+    for _ in range(3):
+        subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
     samples = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(
-            args, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        subprocess.run(command, env=env, cwd=cwd, check=True, capture_output=True)
         samples.append(time.perf_counter() - start)
     return statistics.median(samples)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--json", action="store_true")
     options = parser.parse_args()
-    exe = shutil.which("predtrack") or str(Path(sys.executable).parent / "predtrack")
-    with tempfile.TemporaryDirectory() as folder:
-        cwd = Path(folder)
-        env = {**os.environ, "PREDTRACK_DB": str(cwd / "bench.db"), "PREDTRACK_USER": "bench"}
-        subprocess.run([exe, "init"], env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
-        counter = iter(range(10**9))
-        python = timed([sys.executable, "-c", "pass"], env, cwd, options.repeat)
-        sqlmodel = timed([sys.executable, "-c", "import sqlmodel"], env, cwd, options.repeat)
-        help_time = timed([exe, "--help"], env, cwd, options.repeat)
-        samples = []
-        for _ in range(options.repeat):
-            i = next(counter)
-            start = time.perf_counter()
-            subprocess.run(
-                [exe, "predict", f"Question {i}", "30%", "--key", f"q{i}"],
-                env=env,
-                cwd=cwd,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            samples.append(time.perf_counter() - start)
-        predict_time = statistics.median(samples)
-    rows = [
-        ("python -c pass", python, None, None),
-        ('python -c "import sqlmodel"', sqlmodel, None, None),
-        ("predtrack --help", help_time, help_time - python, 0.15),
-        ("predtrack predict", predict_time, predict_time - sqlmodel, 0.25),
-    ]
-    if options.json:
-        print(
-            json.dumps(
-                [
-                    {"command": c, "seconds": t, "over_baseline": d, "target": g}
-                    for c, t, d, g in rows
-                ],
-                indent=2,
-            )
-        )
-        return
-    print(
-        f"median of {options.repeat} runs, {os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    exe = study.predtrack_exe()
+    with tempfile.TemporaryDirectory(prefix="predtrack-startup-") as tmp:
+        cwd = Path(tmp)
+        db = cwd / "example.db"
+        shutil.copy(ROOT / "predictions.db.example", db)
+        env = {**os.environ, "PREDTRACK_DB": str(db), "PREDTRACK_USER": "bench"}
+        env["PREDTRACK_ROOT"] = str(ROOT)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        python = median_seconds([sys.executable, "-c", "pass"], env, cwd, options.repeat)
+        commands = [
+            ("--help", ["--help"], 0.15),
+            ("list", ["list"], 0.15),
+            ("show above5", ["show", "above5"], 0.15),
+            ("head", ["head"], 0.15),
+            ("verify", ["verify"], 0.15),
+            ("experiment list", ["experiment", "list"], 0.15),
+            ("predict (one forecast)", ["predict", "--question", "above5", "0.4", "--by", "zed"],
+             0.2),
+        ]  # fmt: skip
+        rows = []
+        for name, args, within in commands:
+            seconds = median_seconds([*exe, *args], env, cwd, options.repeat)
+            rows.append(Row("sqlite", f"predtrack {name}", seconds, python, "python -c pass",
+                            f"+ {within} s"))  # fmt: skip
+        plain_list = median_seconds(
+            [sys.executable, str(ROOT / "benchmarks/plain/list.py"), "--db", str(db)],
+            env, cwd, options.repeat,
+        )  # fmt: skip
+        rows.append(Row("sqlite", "predtrack list vs plain list", rows[1].ours, plain_list,
+                        "plain/list.py (sqlite3 + click)"))  # fmt: skip
+    title = (
+        f"predtrack start-up on the 29-question example; {study.machine()}; "
+        f"{options.repeat} runs per command"
     )
-    print(f"{'command':32} {'time':>8} {'over baseline':>14} {'target':>8}  ok")
-    for command, seconds, over, target in rows:
-        over_text = f"{over:+.3f} s" if over is not None else ""
-        target_text = f"<= {target:.2f}" if target is not None else ""
-        ok = "" if target is None else ("yes" if over <= target else "NO")
-        print(f"{command:32} {seconds:7.3f}s {over_text:>14} {target_text:>8}  {ok}")
+    study.print_table(rows, title, as_json=options.json)
 
 
 if __name__ == "__main__":

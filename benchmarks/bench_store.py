@@ -36,8 +36,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import study  # noqa: E402
-from study import Row, Timed, median, plain, predtrack  # noqa: E402
+import study
+from study import Row, Timed, median, plain, predtrack
 
 COMPARED = ("n", "brier", "log", "mcb", "dsc", "unc", "brier_cat", "log_cat", "crps")
 
@@ -104,7 +104,9 @@ def one_round(
             out[f"plain resolve{tag}"] = plain("resolve.py", db, "bench", cwd=folder)
             check = json.loads(predtrack("verify", "--json", db=db, cwd=folder).stdout)
             if not check["ok"]:
-                raise SystemExit(f"predtrack verify refuses the plain store: {check['problems'][:3]}")
+                raise SystemExit(
+                    f"predtrack verify refuses the plain store: {check['problems'][:3]}"
+                )
         shutil.rmtree(work / f"pt{tag}")
         shutil.rmtree(work / f"plain{tag}")
     # TOML: the same document, parsed by tomllib in both.
@@ -113,7 +115,9 @@ def one_round(
         out["bulk toml"] = predtrack("predict", "--file", "prereg.toml", db=db, cwd=work / "toml")
     with store(backend, work / "plaintoml", postgres) as db:
         prepare(work / "plaintoml", files)
-        out["plain bulk toml"] = plain("bulk.py", db, "prereg.toml", "bench", cwd=work / "plaintoml")
+        out["plain bulk toml"] = plain(
+            "bulk.py", db, "prereg.toml", "bench", cwd=work / "plaintoml"
+        )
     shutil.rmtree(work / "toml")
     shutil.rmtree(work / "plaintoml")
     return out
@@ -139,8 +143,15 @@ def rows_of(backend: str, runs: dict[str, Timed], questions: int, predictions: i
     base = runs["plain bulk"]
     return [
         pair(f"bulk {n} (JSON)", "bulk", "<= 1.5x"),
-        Row(backend, f"bulk {n}: peak memory", bulk.peak_mb, base.peak_mb, "plain/bulk.py",
-            "<= 1.5x", unit="MB"),  # fmt: skip
+        Row(
+            backend,
+            f"bulk {n}: peak memory",
+            bulk.peak_mb,
+            base.peak_mb,
+            "plain/bulk.py",
+            "<= 1.5x",
+            unit="MB",
+        ),
         pair(f"bulk {n} (TOML)", "bulk toml"),
         pair(f"resolve {q} questions", "resolve", resolve_target),
         pair(f"resolve {q}, all late", "resolvelate", resolve_target),

@@ -116,7 +116,9 @@ def to_toml(document: dict[str, Any]) -> str:
     lines.append(f"forecaster = {json.dumps(document['forecaster'])}")
     for q in document["questions"]:
         lines.append("\n[[question]]")
-        lines += [f"{name} = {json.dumps(value)}" for name, value in q.items() if name != "forecasts"]
+        lines += [
+            f"{name} = {json.dumps(value)}" for name, value in q.items() if name != "forecasts"
+        ]
         inline = ", ".join(f"{k} = {json.dumps(v)}" for k, v in q["forecasts"].items())
         lines.append(f"forecasts = {{ {inline} }}")
     return "\n".join(lines) + "\n"
@@ -156,7 +158,12 @@ class Timed:
 
 
 def timed(args: Sequence[str], *, cwd: Path, env: dict[str, str] | None = None) -> Timed:
-    """Run one process; its wall time and peak resident memory (of that process alone)."""
+    """Run one process; its wall time and peak resident memory (of that process alone).
+
+    Bytecode is cached as for an installed package (PYTHONDONTWRITEBYTECODE is dropped):
+    compiling predtrack's modules on every start is not what a user's machine does."""
+    env = dict(os.environ if env is None else env)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     out, err = (cwd / f".{name}-{uuid.uuid4().hex[:8]}" for name in ("out", "err"))
     with out.open("w+") as sink, err.open("w+") as errors:
         start = time.perf_counter()
@@ -183,7 +190,9 @@ def predtrack(*args: str, db: str, cwd: Path) -> Timed:
 def plain(script: str, *args: str, cwd: Path) -> Timed:
     """A plain baseline script of `benchmarks/plain/` in a fresh process."""
     here = Path(__file__).resolve().parent
-    return timed([sys.executable, str(here / "plain" / script), *args], cwd=cwd, env=dict(os.environ))
+    return timed(
+        [sys.executable, str(here / "plain" / script), *args], cwd=cwd, env=dict(os.environ)
+    )
 
 
 def median(samples: Sequence[Timed]) -> Timed:
@@ -277,21 +286,29 @@ def print_table(rows: Sequence[Row], title: str, *, as_json: bool = False) -> No
         return
     print(title)
     header = (
-        f"{'backend':8} {'step':30} {'predtrack':>10} {'baseline':>10} {'ratio':>6}  "
+        f"{'backend':8} {'step':34} {'predtrack':>10} {'baseline':>10} {'ratio':>6}  "
         f"{'target':10} {'ok':3} {'peak MB':>13}  baseline is"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
-        ours = "-" if r.ours is None else f"{r.ours:.3f}" if r.unit == "s" else f"{r.ours:.0f}"
-        base = "-" if r.base is None else f"{r.base:.3f}" if r.unit == "s" else f"{r.base:.0f}"
+        ours, base = (
+            "-"
+            if v is None
+            else f"{v:.3f}"
+            if r.unit == "s"
+            else f"{v:.2f}"
+            if v < 100
+            else f"{v:.0f}"
+            for v in (r.ours, r.base)
+        )
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}"
         ok = {None: "", True: "yes", False: "NO"}[r.ok]
         mem = "" if r.mem is None else f"{r.mem:.0f}"
         if r.base_mem is not None:
             mem += f" / {r.base_mem:.0f}"
         print(
-            f"{r.backend:8} {r.step:30} {ours + ' ' + r.unit:>10} {base + ' ' + r.unit:>10} "
+            f"{r.backend:8} {r.step:34} {ours + ' ' + r.unit:>10} {base + ' ' + r.unit:>10} "
             f"{ratio:>6}  {r.target:10} {ok:3} {mem:>13}  {r.baseline}"
         )
 

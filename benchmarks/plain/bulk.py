@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledger import append_entries, begin, connect, insert, now  # noqa: E402
+from ledger import append_entries, begin, connect, insert, now
 
-from predtrack.forecast import parse_forecast  # noqa: E402
+from predtrack.forecast import parse_forecast
 
 
 def main() -> None:

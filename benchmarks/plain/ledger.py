@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import UTC, datetime
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 ROWS_PER_ENTRY = 5000
@@ -44,7 +44,9 @@ def dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def insert(conn: Any, mark: str, table: str, rows: list[dict[str, Any]], json_cols: set[str]) -> None:
+def insert(
+    conn: Any, mark: str, table: str, rows: list[dict[str, Any]], json_cols: set[str]
+) -> None:
     """INSERT rows (all with the same keys): JSON columns as canonical text."""
     if not rows:
         return

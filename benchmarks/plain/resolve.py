@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledger import append_entries, begin, connect, dumps, insert, now  # noqa: E402
+from ledger import append_entries, begin, connect, dumps, insert, now
 
 
 def pointer(doc: Any, path: str) -> Any:
@@ -38,7 +38,7 @@ def main() -> None:
     ).fetchall()
     files: dict[str, dict[str, Any]] = {}
     found = []
-    for qid, eid, key, kind, rule, rule_dir in pending:
+    for qid, eid, key, _kind, rule, rule_dir in pending:
         name, _, selector = rule.partition("#")
         stored = os.path.normpath(os.path.join(rule_dir or ".", name))
         if stored not in files:

@@ -20,10 +20,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
-from ledger import connect  # noqa: E402
-from scipy.optimize import isotonic_regression  # noqa: E402
-from scipy.special import betainc, betaln, erf, ndtr, xlog1py, xlogy  # noqa: E402
+import numpy as np
+from ledger import connect
+from scipy.optimize import isotonic_regression
+from scipy.special import betainc, betaln, erf, ndtr, xlog1py, xlogy
 
 
 def crps_normal(mu: np.ndarray, sigma: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ledger import connect, dumps  # noqa: E402
+from ledger import connect, dumps
 
 TABLES = ("experiments", "questions", "keys", "commitments", "predictions", "artifacts",
           "resolutions", "anchors")  # fmt: skip
