@@ -85,7 +85,7 @@ class RecordedPrediction:
     signed_with: str | None = None  # the fingerprint of the key that signed it
 
     def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class _Recorded(Sequence[RecordedPrediction]):

@@ -98,6 +98,10 @@ class Board:
         return chosen
 
 
+# Entries are built positionally from tuples (faster than keywords): typed loosely here.
+_new_entry: Any = Entry
+
+
 class _Baselines(dict[str, list[Entry]]):
     """The built-in baselines of a board, each computed and scored on first use."""
 
@@ -215,7 +219,8 @@ def _by_question(
     rows: Iterable[tuple[Any, ...]], wanted: set[int]
 ) -> Iterator[tuple[int, list[tuple[Any, ...]]]]:
     """(question id, its rows) for the wanted questions, from rows ordered by question."""
-    current, group = None, []
+    current: int | None = None
+    group: list[tuple[Any, ...]] = []
     for row in rows:
         if row[1] not in wanted:
             continue
@@ -271,7 +276,9 @@ class _Chooser:
                     continue
                 revisions = 1
             else:
-                kept = [_Row(*p[:4], bool(p[4]), p[5], p[6], p[0] in verified) for p in history]
+                kept = [
+                    _Row._make((*p[:4], bool(p[4]), p[5], p[6], p[0] in verified)) for p in history
+                ]
                 # A revealed sealed forecast is recorded after later ones but dated by its commitment.
                 kept.sort(key=lambda p: p.made_at)
                 eligible = [p for p in _collapse(kept) if self.include_late or not p.late]
@@ -302,7 +309,7 @@ class _Chooser:
             if len(forecast) <= 24:  # "0.3": one string for the many that say the same
                 forecast = texts.setdefault(forecast, forecast)
             self.entries.append(
-                Entry(
+                _new_entry(
                     *head,
                     forecaster,
                     parsed[chosen[6]],
@@ -351,7 +358,7 @@ _VIRTUAL = {"virtual": True, "prediction_id": None, "made_at": None, "late": Fal
 def _virtual(template: Entry, forecaster: str, distribution: dict[str, Any]) -> Entry:
     """`replace(template, ...)` for a virtual forecaster, five times faster (thousands made)."""
     fixed = {**_VIRTUAL, "forecaster": forecaster, "distribution": distribution, "scores": {}}
-    return Entry(*[fixed[n] if n in fixed else getattr(template, n) for n in _FIELDS])
+    return _new_entry(*[fixed[n] if n in fixed else getattr(template, n) for n in _FIELDS])
 
 
 def by_question(entries: Iterable[Entry]) -> dict[int, list[Entry]]:

@@ -101,11 +101,6 @@ def _short(value: Any) -> str:
     return text_value if len(text_value) <= 60 else text_value[:57] + "..."
 
 
-def _short(value: Any) -> str:
-    text_value = json.dumps(value, ensure_ascii=False, default=str)
-    return text_value if len(text_value) <= 60 else text_value[:57] + "..."
-
-
 def _chain_hash(prev: str, payload: str) -> str:
     from predtrack.store.ledger import chain_hash
 

@@ -244,7 +244,7 @@ def _refuse(value: Any) -> Any:
 
 
 try:  # the C encoder json.dumps itself uses, made once (json.dumps makes one per call)
-    from json.encoder import c_make_encoder, encode_basestring
+    from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 
     _ENCODE = c_make_encoder(None, _refuse, encode_basestring, None, ":", ",", True, False, False)
 except ImportError:  # pragma: no cover - CPython always has it
@@ -372,10 +372,16 @@ def params_many(rows, memo=None):
     identity: Callable[[Any], Any] = _same_value
     return Codec(
         spec,
-        *(namespace[name] for name in ("params", "payload", "params_of", "payload_of", "row")),
-        namespace["params_many"],
-        {c.name: namespace.get(_TO_DB.get(c.kind, ""), identity) for c in spec.columns},
-        {c.name: namespace.get(_TO_LEDGER.get(c.kind, ""), identity) for c in spec.columns},
+        params=namespace["params"],
+        payload=namespace["payload"],
+        params_of=namespace["params_of"],
+        payload_of=namespace["payload_of"],
+        row=namespace["row"],
+        params_many=namespace["params_many"],
+        to_db={c.name: namespace.get(_TO_DB.get(c.kind, ""), identity) for c in spec.columns},
+        to_ledger={
+            c.name: namespace.get(_TO_LEDGER.get(c.kind, ""), identity) for c in spec.columns
+        },
     )
 
 
