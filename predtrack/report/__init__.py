@@ -145,6 +145,7 @@ def render_report(
     the experiment figure (the rules package's reader unless another is given)."""
     from predtrack import __version__, score
     from predtrack.integrity import head
+    from predtrack.predict import without_gc
     from predtrack.report import data, page
     from predtrack.report.format import json_script
     from predtrack.report.sections import SECTIONS
@@ -167,7 +168,12 @@ def render_report(
         raise InputError(f"--questions {options.questions}: expected a number >= 0 or 'all'")
     step("starting the ledger check")
     ledger_head = head(store)
-    verifier = Verifier(store, data.prediction_count(store))
+    rows = data.prediction_count(store)
+    verifier = Verifier(store, rows)
+    # No cyclic GC while the board and the page are built: they make no cycles, and on a large
+    # store each collection would walk millions of objects made so far.
+    paused = without_gc(rows > 10_000)
+    paused.__enter__()
     try:
         step("reading the store")
         board = score.collect(
@@ -182,6 +188,7 @@ def render_report(
         step("checking the ledger")
         verification = verifier.result()
     finally:
+        paused.__exit__(None, None, None)
         verifier.close()
     names = [e["name"] for e in questions.experiments]
     title = options.title or (

@@ -80,26 +80,35 @@ def _binary_terms(binary: Sequence[Entry], bins: int) -> dict[str, Any]:
 
 def group_stats(entries: Sequence[Entry], *, seed: int = 0, bins: int = 10) -> dict[str, Any]:
     """All applicable scores for a set of entries (nats; `convert_bits` turns logs to bits)."""
-    out: dict[str, Any] = {"n": len(entries), "questions": len({e.question_id for e in entries})}
-    for kind in KINDS:
-        out[f"n_{kind}"] = sum(1 for e in entries if e.kind == kind)
-    # Updates after the first prediction; a replacement within 60 s is not one (a typo fix).
-    out["updates"] = sum(e.revisions - 1 for e in entries)
-    ci: dict[str, list[float] | None] = {}
-    columns: dict[str, list[float]] = defaultdict(list)  # one pass, not one per score
+    # One pass over the entries for everything counted and every score's values.
+    kinds: dict[str, int] = dict.fromkeys(KINDS, 0)
+    questions: set[int] = set()
+    updates = 0
+    binary: list[Entry] = []
+    columns: dict[str, list[float]] = defaultdict(list)
     for e in entries:
+        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+        questions.add(e.question_id)
+        updates += e.revisions - 1
+        if e.kind == "binary":
+            binary.append(e)
         for key, value in e.scores.items():
             columns[key].append(value)
+    out: dict[str, Any] = {"n": len(entries), "questions": len(questions)}
+    for kind in KINDS:
+        out[f"n_{kind}"] = kinds[kind]
+    # Updates after the first prediction; a replacement within 60 s is not one (a typo fix).
+    out["updates"] = updates
+    ci: dict[str, list[float] | None] = {}
     for score in MEANS:
         values = columns.get(str(score.entry), [])
         if values:
             out[score.key] = _mean(values)
             if score.ci:
                 ci[score.key] = _ci(values, seed)
-    binary = [e for e in entries if e.kind == "binary"]
     if binary:
         out.update(_binary_terms(binary, bins))
-    counted = sum(1 for e in entries if "betabinom_log" in e.scores)
+    counted = len(columns.get("betabinom_log", ()))
     if counted:
         out["n_betabinom"] = counted
     out["ci"] = ci
@@ -128,20 +137,26 @@ def skill_scores(
 ) -> dict[str, Any]:
     """1 − S/S_ref per score, over the questions both the group and the reference scored."""
     out: dict[str, Any] = {}
+    refs = {
+        score.key: ref_maps[score.key] if ref_maps is not None else _score_map(reference, score.key)
+        for score in PAIRED
+    }
+    # A group can hold several forecasters per question: average over entries, not questions.
+    mine: dict[str, list[float]] = {key: [] for key in refs}
+    theirs: dict[str, list[float]] = {key: [] for key in refs}
+    for e in entries:  # one pass for every score
+        scores, qid = e.scores, e.question_id
+        for key, ref in refs.items():
+            if key in scores and qid in ref:
+                mine[key].append(scores[key])
+                theirs[key].append(ref[qid])
     for score in PAIRED:
         key = score.key
-        ref = ref_maps[key] if ref_maps is not None else _score_map(reference, key)
-        # A group can hold several forecasters per question: average over entries, not questions.
-        pairs = [
-            (e.scores[key], ref[e.question_id])
-            for e in entries
-            if key in e.scores and e.question_id in ref
-        ]
-        if pairs:
-            s, s_ref = (float(np.mean(v)) for v in zip(*pairs, strict=True))
+        if mine[key]:
+            s, s_ref = float(np.mean(mine[key])), float(np.mean(theirs[key]))
             finite = math.isfinite(s) and math.isfinite(s_ref)
             out[key] = float(scoring.skill(s, s_ref)) if finite else None
-            out[f"n_{key}"] = len(pairs)
+            out[f"n_{key}"] = len(mine[key])
     return out
 
 
@@ -355,10 +370,13 @@ def score_report(
     """What `predtrack score` prints: the summary, and a comparison when asked."""
     if by is not None and by not in GROUPINGS:
         raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+    from predtrack.predict import without_gc
+
     board = collect(
         store, include_late=include_late, experiment=experiment, signed_only=signed_only
     )
-    document = summarize(board, by=by, baseline=baseline, bits=bits, seed=seed)
+    with without_gc(len(board.entries) > 10_000):
+        document = summarize(board, by=by, baseline=baseline, bits=bits, seed=seed)
     document["signed_only"] = signed_only
     if compare_pair is not None:
         document["comparison"] = comparison(board, *compare_pair, seed=seed, bits=bits)
