@@ -278,8 +278,8 @@ def _invoker(folder: Path) -> Any:
     return invoke
 
 
-def compute(folder: Path) -> dict[str, Any]:
-    """Build the generated study in `folder` and compute every compared document."""
+def build_on_fixed_clock(folder: Path) -> Any:
+    """Build the generated study in `folder` with the store's clock fixed; the invoker."""
     import predtrack.store.engine as engine
 
     invoke = _invoker(folder)
@@ -289,6 +289,12 @@ def compute(folder: Path) -> dict[str, Any]:
         build(folder, invoke)
     finally:
         engine.datetime = real  # type: ignore[misc]
+    return invoke
+
+
+def compute(folder: Path) -> dict[str, Any]:
+    """Build the generated study in `folder` and compute every compared document."""
+    invoke = build_on_fixed_clock(folder)
     return {
         "generated": documents(folder, invoke),
         "example": example_documents(folder, invoke),
@@ -340,15 +346,7 @@ def test_the_build_is_deterministic(tmp_path: Path, computed: Any) -> None:
     """A second build in another folder gives the same ledger (so the comparison can fail
     only when what is stored changes)."""
     os.chdir(tmp_path)
-    invoke = _invoker(tmp_path)
-    import predtrack.store.engine as engine
-
-    real = engine.datetime
-    engine.datetime = FixedClock  # type: ignore[misc]
-    try:
-        build(tmp_path, invoke)
-    finally:
-        engine.datetime = real  # type: ignore[misc]
+    build_on_fixed_clock(tmp_path)
     assert ledger_digest(tmp_path / "predictions.db", tmp_path) == computed["generated"]["ledger"]
 
 
