@@ -159,9 +159,10 @@ def main() -> None:
             verdict.append("SUPERLINEAR" if row["superlinear"] else "not superlinear")
         print(
             f"{row['backend']:8} {row['step']:8} {row['predictions']:>11,} "
-            f"{cell(row['seconds'], '.2f', 8)}s {cell(row['peak_mb'], '.0f', 8)} "
-            f"{cell(row['baseline_seconds'], '.2f', 7)}s {cell(row['baseline_peak_mb'], '.0f', 8)} "
-            f"{cell(row['ratio'], '.2f', 6)} {cell(row['growth'], '.1f', 6)}x  "
+            f"{cell(row['seconds'], '.2f', 9, 's')} {cell(row['peak_mb'], '.0f', 8)} "
+            f"{cell(row['baseline_seconds'], '.2f', 8, 's')} "
+            f"{cell(row['baseline_peak_mb'], '.0f', 8)} "
+            f"{cell(row['ratio'], '.2f', 6)} {cell(row['growth'], '.1f', 7, 'x')}  "
             + ", ".join(verdict)
         )
 

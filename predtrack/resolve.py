@@ -143,6 +143,27 @@ def resolve_pending(
     progress: Progress | None = None,
 ) -> ResolveRun:
     """Evaluate every pending question's rule; record all resolutions in one transaction."""
+    from predtrack.predict import without_gc
+
+    # No cyclic GC while thousands of outcomes and rows are made: each collection would walk
+    # them all (what little the run leaves in cycles is collected when it ends).
+    with without_gc(True):
+        return _resolve_pending(
+            store, by=by, experiment=experiment, dry_run=dry_run, final=final,
+            allow_outside=allow_outside, progress=progress,
+        )  # fmt: skip
+
+
+def _resolve_pending(
+    store: Store,
+    *,
+    by: str,
+    experiment: str | None,
+    dry_run: bool,
+    final: bool,
+    allow_outside: bool,
+    progress: Progress | None,
+) -> ResolveRun:
     from predtrack.rules import OutsideFolder, RulePending, RunFailed
 
     by = check_name(by)

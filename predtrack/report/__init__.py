@@ -179,7 +179,9 @@ def render_report(
         board = score.collect(
             store, include_late=options.include_late, experiment=options.experiment
         )
-        questions = data.load_questions(store, options.experiment, options.questions)
+        questions = data.load_questions(
+            store, options.experiment, options.questions, read=board.read
+        )
         step("scoring")
         document = _summary(board, "forecaster", options)
         extra = _summary(board, options.by, options) if options.by != "forecaster" else None

@@ -132,18 +132,28 @@ def _prediction(row: Any) -> PredictionRow:
     )
 
 
-def load_questions(store: Store, experiment: str | None, limit: int | None) -> QuestionSet:
-    """Read what the cards and lists need: predictions only for the questions listed."""
+def load_questions(
+    store: Store, experiment: str | None, limit: int | None, read: Any = None
+) -> QuestionSet:
+    """Read what the cards and lists need: predictions only for the questions listed.
+
+    `read`: the (questions, resolution states) the score board already read (`Board.read`),
+    so a large store's questions are not read and decoded twice."""
     from predtrack.paths import from_stored, study_root
     from predtrack.questions import rule_file
     from predtrack.store import queries
 
     root = study_root(store.path)
     with store.read() as session:
-        scope = {
-            q.id: (q, name) for q, name in queries.questions(session=session, experiment=experiment)
-        }
-        states = queries.resolution_states(session=session, question_ids=list(scope))
+        if read is not None:
+            scope, every_state = read
+            states = {q: s for q, s in every_state.items() if q in scope}
+        else:
+            scope = {
+                q.id: (q, name)
+                for q, name in queries.questions(session=session, experiment=experiment)
+            }
+            states = queries.resolution_states(session=session, question_ids=list(scope))
         history = {
             qid: [*map(_resolution, s.history), _resolution(s.current)] for qid, s in states.items()
         }

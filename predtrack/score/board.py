@@ -68,6 +68,9 @@ class Board:
     counts: dict[str, int]
     scales: dict[int, float] = field(default_factory=dict)
     sealed: list[dict[str, Any]] = field(default_factory=list)
+    # (questions by id with their experiment's name, resolution states by question id), as
+    # read for this board: the report lists them without reading them again
+    read: Any = field(default=None, repr=False, compare=False)
 
     @cached_property
     def team(self) -> list[Entry]:
@@ -208,6 +211,7 @@ def collect(
         "late": late_total,
     }
     board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
+    board.read = (scope, states)
     with without_gc(True):
         score_entries(entries, None)
     board.scales = question_scales(entries)
