@@ -82,7 +82,7 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_missing_and_layout(tmp_path: Path) -> None:
-    with pytest.raises(RulePending, match="do not exist yet"):
+    with pytest.raises(RulePending, match="does not exist yet"):
         load(SacredSource, tmp_path / "runs", {"result"})
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "a.txt").write_text("x")

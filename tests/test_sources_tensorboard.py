@@ -154,7 +154,7 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_missing_folder_is_pending_and_layout_checks(tmp_path: Path) -> None:
-    with pytest.raises(RulePending, match="do not exist yet"):
+    with pytest.raises(RulePending, match="does not exist yet"):
         load(TensorboardSource, tmp_path / "runs", {"val_acc"})
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "metrics.json").write_text("{}")

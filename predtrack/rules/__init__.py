@@ -15,22 +15,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from predtrack.rules import nodes
 from predtrack.rules.base import OutsideFolder, RulePending, RunFailed, register_source
 from predtrack.rules.check import check_rule, check_rule_for_kind, parse_rule
-from predtrack.rules.grammar import (
-    Aggregate,
-    Column,
-    Comparison,
-    Counts,
-    Crossing,
-    Filter,
-    Fraction,
-    Pick,
-    Pointer,
-    Rule,
-    Select,
-    Selector,
-)
+from predtrack.rules.nodes import *  # noqa: F403  (the rule's node types)
 
 if TYPE_CHECKING:
     from predtrack.rules.base import Evidence
@@ -39,24 +27,12 @@ if TYPE_CHECKING:
     from predtrack.rules.sweep import Sweep, SweepPoint, sweep_points
 
 __all__ = [
-    "Aggregate",
-    "Column",
-    "Comparison",
-    "Counts",
-    "Crossing",
     "Evaluation",
     "Evidence",
-    "Filter",
-    "Fraction",
     "OutsideFolder",
-    "Pick",
-    "Pointer",
     "ReadCache",
-    "Rule",
     "RulePending",
     "RunFailed",
-    "Select",
-    "Selector",
     "Sweep",
     "SweepPoint",
     "check_rule",
@@ -68,6 +44,7 @@ __all__ = [
     "sha256_file",
     "sweep_points",
 ]
+__all__ += nodes.__all__
 
 _LAZY = {
     "Evidence": "predtrack.rules.base",

@@ -15,7 +15,8 @@ from typing import Any
 from predtrack.errors import RuleError
 from predtrack.rules.base import TIME_FIELDS, Chunk, Run, Source, parse_time
 from predtrack.rules.convert import as_number, match_key
-from predtrack.rules.grammar import RANGE_OPS, Filter, Pointer, Value, fmt_value, short
+from predtrack.rules.grammar import RANGE_OPS
+from predtrack.rules.nodes import Filter, Pointer, Value, fmt_value, short
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 SHORT: Any = type("Short", (), {"__repr__": lambda self: "SHORT"})()  # a CSV row too short

@@ -20,7 +20,7 @@ from predtrack.rules import crossing as fit
 from predtrack.rules.access import Context, FilterTest, Scan, filter_wants, getter, passes
 from predtrack.rules.base import TIME_FIELDS, Run
 from predtrack.rules.convert import OPS, Got, as_bool, match_key
-from predtrack.rules.grammar import (
+from predtrack.rules.nodes import (
     Aggregate,
     Crossing,
     Filter,

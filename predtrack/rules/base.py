@@ -20,26 +20,26 @@ The record model
 
 Adding a source
 ---------------
-1. Write `predtrack/rules/sources/NAME.py` with a subclass of `Source`. Keep its module
-   import light (standard library; import heavy libraries inside the methods): the rule
-   grammar imports the class when a prediction is registered. Set the class attributes
-   that describe the records, and implement `chunks()`:
+1. Write `predtrack/rules/sources/NAME.py` with a subclass of `Source` (a file format:
+   implement `chunks()`) or of `StoreSource` (a tracker's store, each run one record:
+   implement `units()` and `record()`). Keep its module import light (standard library;
+   import heavy libraries inside the methods): the rule grammar imports the class when a
+   prediction is registered. Set the class attributes that describe the records:
 
    ```python
-   class MlflowSource(Source):
-       name = "mlflow"
-       values = "name"           # VALUEs are names, not JSON pointers
-       runs_are_records = True   # a record is a run; picks read Run.series
-       folder = True             # the path names a store (a folder, or an mlflow.db)
+   class MlflowSource(StoreSource, name="mlflow", store="MLflow store"):
+       uses_names = True         # what it reads depends on target.names
 
-       def chunks(self) -> Iterator[Chunk]:
-           for ...:                          # one per run, natural order
-               data = self.reader.read_bytes(meta_path)   # hashed: evidence
-               run = Run(name=run_name, where=f"run {run_name} in {self.target.shown}",
-                         status="failed", reason="MLflow status FAILED",
-                         series={"cheese_rate": [Point(step, time, value), ...]})
-               yield Chunk.one(run, {"cheese_rate": 0.61, "params.maze_size": "25"},
-                               time=start_seconds, text=True)
+       def units(self, path: Path) -> Sequence[Any]:
+           return [...]                          # one per run, natural order
+
+       def record(self, unit: Any) -> Chunk:
+           data = self.reader.read_bytes(unit / "meta.yaml")   # hashed: evidence
+           run = Run(name=run_name, where=f"run {run_name} in {self.target.shown}",
+                     status="failed", reason="MLflow status FAILED",
+                     series={"cheese_rate": [Point(step, time, value), ...]})
+           return Chunk.one(run, {"cheese_rate": 0.61, "params.maze_size": "25"},
+                            time=start_seconds, text=True)
    ```
 
    Read every file through `self.reader` (`open`, `read_bytes`, or `hash_file` for a file
@@ -89,9 +89,13 @@ __all__ = [
     "RunFailed",
     "Source",
     "Status",
+    "StoreSource",
     "Target",
+    "latest",
+    "latest_values",
     "natural_key",
     "parse_time",
+    "points",
     "register_source",
     "source_class",
     "source_name",
@@ -244,6 +248,76 @@ class Source(ABC):
     def fields(cls, path: Path) -> frozenset[str] | None:
         """The field names an existing `path` has, or None when they cannot be told cheaply."""
         return None
+
+
+class StoreSource(Source):
+    """A tracker's store or a folder of eval logs, where each run (or log) is one record.
+
+    A subclass lists its runs (`units`) and makes each one's record (`record`); a store
+    that does not exist yet is pending, one that holds no runs is an error naming what
+    it lacks (`holds`).
+    """
+
+    values = "name"
+    runs_are_records = True
+    folder = True
+    store: ClassVar[str] = ""  # how messages name the store: "MLflow store"
+    holds: ClassVar[str] = ""  # what a store without runs lacks; "": it may be empty
+
+    def __init_subclass__(cls, *, name: str, store: str, holds: str = "") -> None:
+        super().__init_subclass__()
+        cls.name, cls.store, cls.holds = name, store, holds
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the {self.store} {shown} does not exist yet ({path})")
+        units = self.units(path)
+        if not units and self.holds:
+            raise RuleError(f"{shown} holds {self.holds}")
+        for unit in units:
+            yield self.record(unit)
+
+    @abstractmethod
+    def units(self, path: Path) -> Sequence[Any]:
+        """The store's runs (files, folders, or runs read from a database), in natural order."""
+
+    @abstractmethod
+    def record(self, unit: Any) -> Chunk:
+        """One run's record."""
+
+    def place(self, file: Path) -> tuple[str, str]:
+        """A file of the store: (its path relative to the store, how messages name it)."""
+        path, shown = self.target.path, self.target.shown
+        if not path.is_dir():
+            return file.name, shown
+        rel = file.relative_to(path).as_posix()
+        return rel, f"{shown}/{rel}"
+
+
+def points(series: Mapping[str, Sequence[tuple[Any, Any, Any]]]) -> dict[str, list[Point]]:
+    """Metric histories of (step, time, value) tuples as Points."""
+    return {name: [Point(*p) for p in history] for name, history in series.items()}
+
+
+def latest(history: Sequence[Point]) -> Point:
+    """A history's latest point, as MLflow defines it: highest step, then latest time."""
+    return max(history, key=lambda p: (p.step or 0, p.time or 0.0))
+
+
+def latest_values(
+    series: Mapping[str, Sequence[Point]], start: float | None
+) -> tuple[dict[str, Any], float | None]:
+    """Each metric's latest value, and the time of the latest of them (`start` if none has one)."""
+    record: dict[str, Any] = {}
+    times = []
+    for name, history in series.items():
+        if history:
+            last = latest(history)
+            record[name] = last.value
+            if last.time is not None:
+                times.append(last.time)
+    return record, max(times, default=start)
 
 
 # ---------------------------------------------------------------- registry

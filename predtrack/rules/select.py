@@ -30,7 +30,7 @@ from predtrack.rules.access import (
 )
 from predtrack.rules.base import Chunk, Point, RulePending, Run
 from predtrack.rules.convert import Got, as_number, describe_bad_number, match_key
-from predtrack.rules.grammar import (
+from predtrack.rules.nodes import (
     Counts,
     Filter,
     Item,

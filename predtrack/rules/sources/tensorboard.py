@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Protocol, overload
 
 from predtrack.errors import RuleError, RuleSyntaxError
-from predtrack.rules.base import Chunk, Point, RulePending, Run, Source
+from predtrack.rules.base import Chunk, Point, Run, StoreSource
 
 EXTRA_HINT = "reading TensorBoard event files needs the extra: pip install 'predtrack[tensorboard]'"
 CHUNK = 8 * 1024 * 1024
@@ -190,39 +190,40 @@ def tensor_scalar(t: Any) -> float | None:
     return None
 
 
-class TensorboardSource(Source):
+class TensorboardSource(
+    StoreSource,
+    name="tensorboard",
+    store="TensorBoard logs",
+    holds="no TensorBoard event files (*tfevents*)",
+):
     """A TensorBoard log folder (or one event file): each folder of event files is a run."""
 
-    name = "tensorboard"
-    values = "name"
-    runs_are_records = True
-    folder = True
+    uses_names = True  # parses only the records holding the tags the rule names
 
-    def chunks(self) -> Iterator[Chunk]:
-        path, shown = self.target.path, self.target.shown
-        if not path.exists():
-            raise RulePending(f"the TensorBoard logs {shown} do not exist yet ({path})")
-        runs = event_files(path)
-        if not runs:
-            raise RuleError(f"{shown} holds no TensorBoard event files (*tfevents*)")
+    def units(self, path: Path) -> Sequence[tuple[str, list[Path]]]:
+        return list(event_files(path).items())
+
+    def record(self, unit: tuple[str, list[Path]]) -> Chunk:
+        name, files = unit
         tags = sorted(n for n in self.target.names if n != "run")
-        for name, files in runs.items():
-            series: dict[str, Series] = {}
-            for file in files:
-                rel = file.relative_to(path).as_posix() if path.is_dir() else file.name
-                with self.reader.open(file) as f:
-                    for tag, s in read_event_file(f, f"{shown}/{rel}", tags).items():
-                        series.setdefault(tag, Series()).extend(s)
-            record: dict[str, Any] = {}
-            times: list[float] = []
-            for tag, s in series.items():
-                last = _latest(s)
-                record[tag] = last.value
-                times.append(float(last.time or 0.0))
-            run = Run(
-                name=name, where=f"run {name} in {shown}", fields={"run": name}, series=series
-            )
-            yield Chunk.one(run, record, time=max(times, default=None))
+        series: dict[str, Series] = {}
+        for file in files:
+            with self.reader.open(file) as f:
+                for tag, s in read_event_file(f, self.place(file)[1], tags).items():
+                    series.setdefault(tag, Series()).extend(s)
+        record: dict[str, Any] = {}
+        times: list[float] = []
+        for tag, s in series.items():
+            last = _latest(s)
+            record[tag] = last.value
+            times.append(float(last.time or 0.0))
+        run = Run(
+            name=name,
+            where=f"run {name} in {self.target.shown}",
+            fields={"run": name},
+            series=series,
+        )
+        return Chunk.one(run, record, time=max(times, default=None))
 
     @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
