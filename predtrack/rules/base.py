@@ -67,11 +67,12 @@ import math
 import os
 import re
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, overload
 
 from predtrack.errors import RuleError, RuleSyntaxError
 
@@ -87,6 +88,7 @@ __all__ = [
     "RulePending",
     "Run",
     "RunFailed",
+    "Series",
     "Source",
     "Status",
     "StoreSource",
@@ -170,6 +172,77 @@ class Point(NamedTuple):
     value: Any
 
 
+class Series(Sequence[Point]):
+    """A long numeric metric history, kept compact: 24 bytes a point, not a tuple each.
+
+    Steps are integers and times and values floats, none missing (TensorBoard's scalars).
+    The selector layer reads its picks through the `*_index` methods, which run over the
+    arrays without making a Point for each of a million points.
+    """
+
+    __slots__ = ("steps", "times", "values")
+
+    def __init__(self) -> None:
+        self.steps, self.times, self.values = array("q"), array("d"), array("d")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, i: int) -> Point: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Point]: ...
+    def __getitem__(self, i: int | slice) -> Point | Sequence[Point]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Point(self.steps[i], self.times[i], self.values[i])
+
+    def __iter__(self) -> Iterator[Point]:
+        return map(Point, self.steps, self.times, self.values)
+
+    def extend(self, other: Series) -> None:
+        self.steps.extend(other.steps)
+        self.times.extend(other.times)
+        self.values.extend(other.values)
+
+    def nan_index(self) -> int | None:
+        """The first point whose value is NaN, or None."""
+        if not math.isnan(sum(self.values)):
+            return None
+        return next((i for i, v in enumerate(self.values) if v != v), None)
+
+    def best_index(self, how: Literal["max", "min"]) -> int:
+        """The first point of the highest (lowest) value; the values hold no NaN."""
+        return self.values.index(max(self.values) if how == "max" else min(self.values))
+
+    def last_index(self, first: bool = False) -> int:
+        """The latest point: highest step, then latest time, then last logged (`first`: the
+        earliest: lowest step, then earliest time, then first logged)."""
+        found = self._among(min(self.steps) if first else max(self.steps), first)
+        assert found is not None  # a step the series has
+        return found
+
+    def step_index(self, step: float) -> int | None:
+        """The latest point logged at `step`, or None."""
+        if step != int(step) or not self.steps:
+            return None
+        return self._among(int(step), False)
+
+    def _among(self, step: int, first: bool) -> int | None:
+        steps, times = self.steps, self.times
+        try:
+            best = i = steps.index(step)
+        except (ValueError, OverflowError):
+            return None
+        while True:
+            try:
+                i = steps.index(step, i + 1)
+            except ValueError:
+                return best
+            if (times[i] < times[best]) if first else (times[i] >= times[best]):
+                best = i
+
+
 @dataclass(eq=False)
 class Run:
     """Where records come from: one data file, or one tracker run."""
@@ -182,6 +255,8 @@ class Run:
     series: Mapping[str, Sequence[Point]] | None = None  # trackers: metric histories by name
     order: tuple[Any, ...] = ()  # sort key among runs; natural_key(where) when empty
     mtime: float | None = None  # epoch seconds: "data existed at" when records carry no time
+    # What the selector layer derives from the run once (a cached store's runs serve many rules).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def sort_key(self) -> tuple[Any, ...]:
         return self.order or natural_key(self.where)
