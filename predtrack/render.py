@@ -89,8 +89,27 @@ def question_detail(view: dict[str, Any]) -> str:
             )
         if resolution.get("reason") and view["status"] == "resolved":
             facts.append(("reason", resolution["reason"]))
+    evidence = (resolution or {}).get("evidence") or []
+    if evidence:
+        total = sum(e["size"] or 0 for e in evidence)
+        digest = (resolution or {}).get("evidence_digest") or ""
+        facts.append(
+            (
+                "evidence",
+                f"{len(evidence)} file{'s' if len(evidence) != 1 else ''}, {total} bytes"
+                + (f" (manifest sha256 {digest[:12]}…)" if len(evidence) > 1 and digest else ""),
+            )
+        )
     width = max(len(k) for k, _ in facts)
     lines += [f"  {k.ljust(width)}  {display(v)}" for k, v in facts if v not in (None, "")]
+    shown = evidence if len(evidence) <= 8 else evidence[:5]  # a sweep lists its first files
+    for e in shown:
+        sha = (e["sha256"] or "")[:12]
+        lines.append(f"  {'':{width}}    {display(e['path'])}  sha256 {sha}…  {e['size']} bytes")
+    if len(shown) < len(evidence):
+        lines.append(
+            f"  {'':{width}}    and {len(evidence) - len(shown)} more (show --json lists all)"
+        )
     lines.append("")
     if view["predictions"]:
         rows = [

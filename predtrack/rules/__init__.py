@@ -23,7 +23,7 @@ from predtrack.rules.nodes import *  # noqa: F403  (the rule's node types)
 if TYPE_CHECKING:
     from predtrack.rules.base import Evidence
     from predtrack.rules.evaluate import Evaluation, ReadCache, evaluate_rule, evidence_digest
-    from predtrack.rules.files import sha256_file
+    from predtrack.rules.files import files_of, scheme_of, sha256_file
     from predtrack.rules.sweep import Sweep, SweepPoint, sweep_points
 
 __all__ = [
@@ -39,8 +39,10 @@ __all__ = [
     "check_rule_for_kind",
     "evaluate_rule",
     "evidence_digest",
+    "files_of",
     "parse_rule",
     "register_source",
+    "scheme_of",
     "sha256_file",
     "sweep_points",
 ]
@@ -52,6 +54,8 @@ _LAZY = {
     "ReadCache": "predtrack.rules.evaluate",
     "evaluate_rule": "predtrack.rules.evaluate",
     "evidence_digest": "predtrack.rules.evaluate",
+    "files_of": "predtrack.rules.files",
+    "scheme_of": "predtrack.rules.files",
     "sha256_file": "predtrack.rules.files",
     "Sweep": "predtrack.rules.sweep",
     "SweepPoint": "predtrack.rules.sweep",

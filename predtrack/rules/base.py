@@ -361,6 +361,11 @@ class StoreSource(Source):
     def record(self, unit: Any) -> Chunk:
         """One run's record."""
 
+    @classmethod
+    @abstractmethod
+    def files(cls, path: Path) -> list[Path]:
+        """Every file a rule may read from the existing store at `path` (what `link` hashes)."""
+
     def place(self, file: Path) -> tuple[str, str]:
         """A file of the store: (its path relative to the store, how messages name it)."""
         path, shown = self.target.path, self.target.shown

@@ -139,6 +139,10 @@ class InspectSource(
         return Chunk.one(run, dict(r["fields"]), time=r["start"])
 
     @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        return log_files(path)
+
+    @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
         for n in names:
             if n not in FIELDS and not (n.startswith(PREFIX) and n.count(".") >= 2):

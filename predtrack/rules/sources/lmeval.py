@@ -119,6 +119,10 @@ class LmevalSource(
         return Chunk.one(run, dict(r["fields"]), time=r["start"])
 
     @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        return [f for _, f in result_files(path)]
+
+    @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
         for n in names:
             if n in FIELDS:

@@ -269,6 +269,21 @@ class MlflowSource(StoreSource, name="mlflow", store="MLflow store"):
         return run
 
     @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        if store_kind(path) == "db":
+            return [path]
+        out = []
+        for exp_dir in sorted(p for p in path.iterdir() if not p.name.startswith(".")):
+            if not (exp_dir / "meta.yaml").is_file():
+                continue
+            out.append(exp_dir / "meta.yaml")
+            for run_dir in sorted(p for p in exp_dir.iterdir() if (p / "meta.yaml").is_file()):
+                out.append(run_dir / "meta.yaml")
+                for kind in ("params", "tags", "metrics"):
+                    out += sorted(f for f in (run_dir / kind).rglob("*") if f.is_file())
+        return out
+
+    @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
         for n in names:
             if n.startswith(PREFIXES) and n.partition(".")[2] == "":

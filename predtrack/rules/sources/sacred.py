@@ -120,6 +120,12 @@ class SacredSource(
         return Chunk.one(run, record, time=when)
 
     @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        folders = run_folders(path) if path.is_dir() else []
+        names = ("run.json", "config.json", "metrics.json")
+        return [folder / n for folder in folders for n in names if (folder / n).is_file()]
+
+    @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
         if path.is_file() or (path.is_dir() and any(path.iterdir()) and not run_folders(path)):
             raise RuleSyntaxError(

@@ -306,6 +306,10 @@ class TensorboardSource(
         return Chunk.one(run, record, time=max(times, default=None))
 
     @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        return [f for files in event_files(path).values() for f in files]
+
+    @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
         if path.is_file() and not is_event_file(path):
             raise RuleSyntaxError(f"{path.name} is not a TensorBoard event file (*tfevents*)")

@@ -290,6 +290,11 @@ class WandbSource(
         return Chunk.one(run, record, time=r["summary_time"])
 
     @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        folders = run_folders(path) if path.is_dir() else []
+        return [f for folder in folders for f in sorted(folder.glob("run-*.wandb"))]
+
+    @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
         if path.is_file() or (path.is_dir() and not run_folders(path) and any(path.iterdir())):
             raise RuleSyntaxError(
