@@ -7,23 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures.trackers import by_name, load, snapshot
+from fixtures.trackers import by_name, load, snapshot, write_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tensorboardX import SummaryWriter
 
 from predtrack.errors import RuleError, RuleSyntaxError
 from predtrack.rules.base import RulePending
 from predtrack.rules.sources.tensorboard import TensorboardSource
-
-
-def write_run(folder: Path, scalars: dict[str, list[float]]) -> None:
-    """Scalars as tensorboardX writes them (`simple_value`)."""
-    w = SummaryWriter(logdir=str(folder), flush_secs=3600, max_queue=100_000)
-    for tag, values in scalars.items():
-        for step, v in enumerate(values):
-            w.add_scalar(tag, v, step)
-    w.close()
 
 
 def write_tensor_run(folder: Path, tag: str, values: list[float]) -> None:

@@ -301,6 +301,9 @@ class Source(ABC):
     runs_are_records: ClassVar[bool] = False  # a record is a run with metric histories
     folder: ClassVar[bool] = False  # the path names a folder or a store, not a data file
     uses_names: ClassVar[bool] = False  # chunks() depends on target.names (cached per names)
+    # The run fields that say how a run was configured ("params." a prefix, "model" a name),
+    # by which a short `runs=N` names what is missing; None: every run field (Hydra overrides).
+    axes: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, target: Target, reader: Reader) -> None:
         self.target = target

@@ -122,6 +122,8 @@ class InspectSource(
 ):
     """A folder (or one file) of inspect_ai logs: each log is a record."""
 
+    axes = ("task", "model")
+
     def units(self, path: Path) -> Sequence[Path]:
         return log_files(path)
 

@@ -98,6 +98,7 @@ class LmevalSource(
 ):
     """A folder of lm-eval results (per-model subfolders): each results file is a record."""
 
+    axes = ("model",)
     uses_names = True  # checks --limit for the tasks the rule reads
 
     def units(self, path: Path) -> Sequence[tuple[datetime, Path]]:

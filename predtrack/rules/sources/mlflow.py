@@ -189,6 +189,7 @@ class MlflowSource(StoreSource, name="mlflow", store="MLflow store"):
     A store without runs yet has no records: nothing matches yet.
     """
 
+    axes = ("params.",)
     uses_names = True  # reads only the params, tags and metrics the rule names
 
     def units(self, path: Path) -> Sequence[dict[str, Any]]:

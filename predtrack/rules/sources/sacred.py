@@ -96,6 +96,7 @@ class SacredSource(
 ):
     """A Sacred FileStorageObserver folder: each run folder is a record."""
 
+    axes = ("config.",)
     uses_names = True  # reads metrics.json only when the rule names a metric
 
     def units(self, path: Path) -> Sequence[Path]:

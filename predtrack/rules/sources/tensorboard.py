@@ -278,6 +278,7 @@ class TensorboardSource(
 ):
     """A TensorBoard log folder (or one event file): each folder of event files is a run."""
 
+    axes = ()
     uses_names = True  # parses only the records holding the tags the rule names
 
     def units(self, path: Path) -> Sequence[tuple[str, list[Path]]]:

@@ -272,6 +272,8 @@ class WandbSource(
 ):
     """A `wandb/` folder: each run folder is a record (config, summary, history)."""
 
+    axes = ("config.",)
+
     def units(self, path: Path) -> Sequence[Path]:
         return run_folders(path) if path.is_dir() else []
 
