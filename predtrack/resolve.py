@@ -207,6 +207,7 @@ class _Artifacts:
         self.loaded: set[int] = set()
         self.new: list[Artifact] = []
         self.next = next_id(session, "artifacts")
+        self.stored: dict[str, str] = {}  # path -> as stored: a store's files serve many rules
 
     def rows(
         self, exp: Experiment, evidence: Sequence[tuple[str, str, int, datetime]]
@@ -218,7 +219,9 @@ class _Artifacts:
             self.loaded.add(exp.id)
         out = []
         for path, sha, size, mtime in evidence:
-            stored = to_stored(path, self.root)
+            stored = self.stored.get(path)
+            if stored is None:
+                stored = self.stored[path] = to_stored(path, self.root)
             key = (exp.id, stored, sha)
             if key not in self.known:
                 row = Artifact(
