@@ -143,3 +143,17 @@ def write_lines(lines: Iterable[str], output: Any = None) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def shown_path(path: Any) -> str:
+    """A path for people: relative to the current folder when it lies inside it."""
+    from pathlib import Path
+
+    text = str(path)
+    if "://" in text:
+        return text
+    try:
+        relative = Path(text).absolute().relative_to(Path.cwd())
+    except ValueError:
+        return text
+    return relative.as_posix() or "."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from predtrack.forecast import describe
-from predtrack.output import fmt_number, local_time, table, truncate
+from predtrack.output import fmt_number, local_time, shown_path, table, truncate
 from predtrack.validate import display
 
 
@@ -65,7 +65,7 @@ def question_detail(view: dict[str, Any]) -> str:
         ("categories", ", ".join(view["categories"]) if view.get("categories") else None),
         ("tags", ", ".join(view["tags"]) if view.get("tags") else None),
         ("rule", view.get("rule")),
-        ("rule file", view.get("rule_file")),
+        ("rule file", shown_path(view["rule_file"]) if view.get("rule_file") else None),
         ("note", view.get("note")),
         ("status", view["status"]),
         ("outcome", outcome_text(view) or None),
