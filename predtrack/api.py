@@ -17,7 +17,15 @@ from predtrack.errors import InputError
 
 
 class Table(list[Any]):
-    """Rows (dicts) that a notebook shows as an HTML table; `pandas` gives a DataFrame instead."""
+    """Rows (dicts) that a notebook shows as an HTML table; `pandas` gives a DataFrame instead.
+
+    `table["brier"]` is a column (a list), as on a DataFrame.
+    """
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            return [row.get(item) for row in self]
+        return super().__getitem__(item)
 
     def _repr_html_(self) -> str:
         from predtrack.notebook import rows_html
