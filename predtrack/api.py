@@ -137,43 +137,21 @@ class Study:
         `rule` paths are relative to `rule_dir`, by default the current directory. `sign`:
         sign it with your registered SSH key; `sealed`: store only a commitment (`reveal` later).
         """
-        from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
+        from predtrack.predict import one, register
 
         user = self._by(by)
-        options: dict[str, Any] = {
-            "level": level,
-            "ci": ci,
-            "log": log,
-            "normalize": normalize,
-            "note": note,
-        }
-        if question is not None:
-            if forecast is None and title is not None:
-                title, forecast = None, title
-            if title is not None or forecast is None:
-                raise InputError("with question= give only the forecast")
-            prediction = NewPrediction(
-                str(question), user, forecast, experiment=experiment, **options
-            )
-            return register(self.store, [], [prediction], by=user, sign=sign, sealed=sealed)
-        if title is None or forecast is None:
+        if question is not None and forecast is None:
+            title, forecast = None, title
+        if forecast is None:
             raise InputError("give a title and a forecast, or question= and a forecast")
-        spec = NewQuestion(
-            experiment=experiment or DEFAULT_EXPERIMENT,
-            title=title,
-            kind=kind,
-            key=key,
-            unit=unit,
-            tags=list(tags),
-            bounds=bounds,
-            ordered=ordered,
-            categories=categories,
-            rule=rule,
-            rule_dir=str(Path(rule_dir or os.getcwd()).absolute()),
-            if_run_fails=if_run_fails,
-        )
-        prediction = NewPrediction(spec, user, forecast, **options)
-        return register(self.store, [spec], [prediction], by=user, sign=sign, sealed=sealed)
+        questions, predictions = one(
+            forecast, by=user, title=title, question=None if question is None else str(question),
+            experiment=experiment, rule_dir=None if rule_dir is None else os.fspath(rule_dir),
+            key=key, kind=kind, unit=unit, tags=tags, bounds=bounds, ordered=ordered,
+            categories=categories, rule=rule, if_run_fails=if_run_fails, level=level, ci=ci,
+            log=log, normalize=normalize, note=note,
+        )  # fmt: skip
+        return register(self.store, questions, predictions, by=user, sign=sign, sealed=sealed)
 
     def register(
         self,
@@ -401,27 +379,13 @@ class Study:
 
         return score_report(self.store, **options)
 
-    def scores(
-        self,
-        *,
-        by: str | None = None,
-        baseline: str | None = None,
-        include_late: bool = False,
-        bits: bool = False,
-        seed: int = 0,
-        experiment: str | None = None,
-        signed_only: bool = False,
-    ) -> Any:
-        """One row per group (as `score --json`, CIs as `_lo`/`_hi` columns, skill as `skill_*`)."""
-        document = self.score_document(
-            by=by,
-            baseline=baseline,
-            include_late=include_late,
-            bits=bits,
-            seed=seed,
-            experiment=experiment,
-            signed_only=signed_only,
-        )
+    def scores(self, *, by: str | None = None, **options: Any) -> Any:
+        """One row per group, as `score --json` (CIs as `_lo`/`_hi` columns, skill as `skill_*`).
+
+        Options as `predtrack score`: `baseline`, `include_late`, `bits`, `seed`,
+        `experiment`, `signed_only`.
+        """
+        document = self.score_document(by=by, **options)
         return _frame([_flat(g) for g in document["groups"]])
 
     def scored_predictions(

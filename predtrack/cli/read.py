@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -189,19 +190,7 @@ def verify(
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
 @json_option
 @db_option
-def score(
-    by: str | None,
-    baseline: str | None,
-    compare_pair: tuple[str, str] | None,
-    include_late: bool,
-    signed_only: bool,
-    bits: bool,
-    seed: int,
-    wide: bool,
-    experiment: str | None,
-    as_json: bool,
-    db: str | None,
-) -> None:
+def score(wide: bool, as_json: bool, db: str | None, **options: Any) -> None:
     """Score resolved questions: Brier, log, CORP MCB/DSC/UNC, CRPS, coverage, skill.
 
     Per forecaster and question the latest pre-registered prediction counts; annulled
@@ -217,17 +206,7 @@ def score(
     from predtrack.render import comparison_table, score_table
     from predtrack.score import score_report
 
-    document = score_report(
-        _store(db),
-        by=by,
-        baseline=baseline,
-        include_late=include_late,
-        bits=bits,
-        seed=seed,
-        experiment=experiment,
-        compare_pair=compare_pair,
-        signed_only=signed_only,
-    )
+    document = score_report(_store(db), **options)
     if as_json:
         show(document, True)
         return
