@@ -208,121 +208,20 @@ class Study:
         return lock_experiment(self.store, experiment, by=self._by(by))
 
     def resolve(
-        self,
-        question: str | int | None = None,
-        *,
-        experiment: str | None = None,
-        dry_run: bool = False,
-        final: bool = False,
-        allow_outside: bool = False,
-        value: float | None = None,
-        yes: bool | None = None,
-        category: str | None = None,
-        successes: int | None = None,
-        trials: int | None = None,
-        annul: str | None = None,
-        correct: str | None = None,
-        rerun: bool = False,
-        by: str | None = None,
+        self, question: str | int | None = None, *, by: str | None = None, **options: Any
     ) -> Any:
-        """Resolve every pending rule (what resolved, what is pending, what failed, and why),
-        or one question by hand."""
-        from predtrack.manual import ManualOutcome
-        from predtrack.resolve import resolve_manual, resolve_pending
+        """Resolve every pending rule — what resolved, what is pending, what failed, and why — or
+        one question by hand.
 
-        given = ManualOutcome(value, yes, category, successes, trials, annul, correct, rerun)
-        if question is None:
-            if given.has_value() or annul or correct or rerun:
-                raise InputError("manual outcomes need the question they resolve")
-            return resolve_pending(
-                self.store,
-                by=self._by(by),
-                experiment=experiment,
-                dry_run=dry_run,
-                final=final,
-                allow_outside=allow_outside,
-            )
-        return resolve_manual(
-            self.store,
-            str(question),
-            given,
-            by=self._by(by),
-            experiment=experiment,
-            allow_outside=allow_outside,
+        Options as `predtrack resolve`: `experiment`, `dry_run`, `final`, `allow_outside`; for
+        one question `value`, `yes`, `category`, `successes` and `trials`, `annul`, `correct`,
+        `rerun`.
+        """
+        from predtrack.resolve import resolve
+
+        return resolve(
+            self.store, None if question is None else str(question), by=self._by(by), **options
         )
-
-    # --- proofs: keys, anchors, sealed forecasts ---
-
-    def key_add(
-        self,
-        name: str,
-        pubkey: str | os.PathLike[str] | None = None,
-        *,
-        github_keys: str | os.PathLike[str] | None = None,
-        by: str | None = None,
-    ) -> Any:
-        """Register `name`'s SSH public key (a .pub file or key line), or every key of a GitHub
-        `USER.keys` file."""
-        from predtrack.proofs.keyring import add_keys, read_key_argument
-        from predtrack.proofs.keys import read_public_keys
-
-        if (pubkey is None) == (github_keys is None):
-            raise InputError("give pubkey (a .pub file) or github_keys=FILE")
-        if pubkey is not None:
-            keys = [read_key_argument(pubkey)]
-        else:
-            keys = read_public_keys(github_keys or "")
-        return add_keys(self.store, name, keys, by=self._by(by))
-
-    def key_rotate(
-        self, name: str, pubkey: str | os.PathLike[str], *, by: str | None = None
-    ) -> Any:
-        """Replace `name`'s active keys by a new one (old signatures stay valid for their time)."""
-        from predtrack.proofs.keyring import read_key_argument, rotate_key
-
-        return rotate_key(self.store, name, read_key_argument(pubkey), by=self._by(by))
-
-    def key_revoke(
-        self, name: str, *, fingerprint: str | None = None, by: str | None = None
-    ) -> Any:
-        """Revoke `name`'s keys (or the one with `fingerprint`): they sign nothing from now on."""
-        from predtrack.proofs.keyring import revoke_keys
-
-        return revoke_keys(self.store, name, by=self._by(by), fingerprint=fingerprint)
-
-    def key_list(self, name: str | None = None) -> Table:
-        """Registered keys as `key list --json` gives them."""
-        from predtrack.proofs.keyring import list_keys
-
-        return Table(list_keys(self.store, forecaster=name).rows)
-
-    def anchor(
-        self,
-        *,
-        tsa: str | None = None,
-        git: str | os.PathLike[str] | None = None,
-        timeout: float = 10.0,
-        by: str | None = None,
-    ) -> Any:
-        """Anchor the ledger head: an RFC 3161 token from the TSA at `tsa`, a commit in `git`."""
-        from predtrack.proofs.anchors import anchor
-
-        return anchor(self.store, by=self._by(by), tsa_url=tsa, git_repo=git, timeout=timeout)
-
-    def reveal(
-        self,
-        *,
-        experiment: str | None = None,
-        openings: str | os.PathLike[str] | None = None,
-        sign: bool = False,
-        by: str | None = None,
-    ) -> Any:
-        """Publish your sealed forecasts (from your openings file, or `openings`) as predictions
-        dated by their commitments."""
-        from predtrack.proofs.seals import reveal
-
-        path = None if openings is None else Path(openings)
-        return reveal(self.store, by=self._by(by), experiment=experiment, openings=path, sign=sign)
 
     # --- reading ---
 

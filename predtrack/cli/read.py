@@ -342,19 +342,7 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
 )
 @json_option
 @db_option
-def report(
-    output: Path,
-    experiment: str | None,
-    title: str | None,
-    by: str,
-    include_late: bool,
-    baseline: str,
-    questions: str,
-    seed: int,
-    figures: Path | None,
-    as_json: bool,
-    db: str | None,
-) -> None:
+def report(output: Path, questions: str, as_json: bool, db: str | None, **options: Any) -> None:
     """Write the HTML calibration and resolution report, one self-contained file.
 
     Leaderboard with bootstrap intervals and head-to-head comparisons, CORP reliability
@@ -378,16 +366,7 @@ def report(
         limit = int(text)
     else:
         raise InputError(f"--questions {questions!r}: expected a number >= 0 or 'all'")
-    options = ReportOptions(
-        title=title,
-        experiment=experiment,
-        by=by,
-        include_late=include_late,
-        baseline=baseline,
-        questions=limit,
-        seed=seed,
-        figures=figures,
-    )
+    chosen = ReportOptions(questions=limit, **options)
     store = _store(db)
     progress = None
     if sys.stderr.isatty():
@@ -395,7 +374,7 @@ def report(
         def progress(step: str) -> None:
             click.echo(f"\r\033[K{step}…", nl=False, err=True)
 
-    result = write_report(store, output, options, progress=progress)
+    result = write_report(store, output, chosen, progress=progress)
     if progress is not None:
         click.echo("\r\033[K", nl=False, err=True)
     if not result.verified:

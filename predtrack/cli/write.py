@@ -292,22 +292,7 @@ def link(
 @by_option
 @db_option
 def resolve(
-    question: str | None,
-    experiment: str | None,
-    dry_run: bool,
-    final: bool,
-    allow_outside: bool,
-    value: float | None,
-    yes: bool | None,
-    category: str | None,
-    successes: int | None,
-    trials: int | None,
-    annul: str | None,
-    correct: str | None,
-    rerun: bool,
-    as_json: bool,
-    by: str | None,
-    db: str | None,
+    question: str | None, as_json: bool, by: str | None, db: str | None, **options: Any
 ) -> None:
     """Resolve every pending question from its rule, or one question by hand.
 
@@ -328,41 +313,14 @@ def resolve(
       predtrack resolve flip --value 16.0 --correct "re-ran with the fixed seed"
       predtrack resolve rate32 --rerun --correct "seed 7 re-run after the node crash"
     """
-    from predtrack.manual import ManualOutcome
+    from predtrack.resolve import ResolveRun
+    from predtrack.resolve import resolve as run_resolve
 
-    user = _user(by)
-    given = ManualOutcome(value, yes, category, successes, trials, annul, correct, rerun)
-    if question is None:
-        if given.has_value() or annul or correct or rerun:
-            raise click.UsageError("manual outcomes need the QUESTION they resolve")
-        from predtrack.resolve import resolve_pending
-
-        with progress_bar("Reading results") as progress:
-            run = resolve_pending(
-                _store(db),
-                by=user,
-                experiment=experiment,
-                dry_run=dry_run,
-                final=final,
-                allow_outside=allow_outside,
-                progress=progress,
-            )
-        show(run, as_json)
-        if run.failed:
-            sys.exit(1)
-        return
-    if dry_run or final:
-        raise click.UsageError(
-            "--dry-run and --final apply to resolving all pending rules (no QUESTION)"
-        )
-    from predtrack.resolve import resolve_manual
-
-    show(
-        resolve_manual(
-            _store(db), question, given, by=user, experiment=experiment, allow_outside=allow_outside
-        ),
-        as_json,
-    )
+    with progress_bar("Reading results") as progress:
+        result = run_resolve(_store(db), question, by=_user(by), progress=progress, **options)
+    show(result, as_json)
+    if isinstance(result, ResolveRun) and result.failed:
+        sys.exit(1)
 
 
 COMMANDS = (predict, lock, experiment, link, resolve)
