@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from predtrack.errors import InputError, StoreError
+from predtrack.paths import study_root
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
 from predtrack.store.ledger import chain_hash, format_head, head_entry, insert_rows
@@ -72,18 +73,23 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
             raise InputError(f"{where}: not valid JSON ({error.msg})") from error
         if not isinstance(entry, dict) or set(entry) != set(FIELDS):
             raise InputError(f"{where}: expected exactly the fields {', '.join(FIELDS)}")
-        if entry["seq"] != len(entries) + 1:
+        if type(entry["seq"]) is not int or entry["seq"] != len(entries) + 1:
             raise InputError(
-                f"{where}: seq {entry['seq']!r}, expected {len(entries) + 1} (entries missing or reordered)"
+                f"{where}: seq {_clip(entry['seq'])}, expected {len(entries) + 1} (entries missing or reordered)"
             )
         if entry["prev"] != prev:
             raise InputError(
                 f"{where}: prev does not match the hash of the line before (seq {entry['seq']})"
             )
-        if (
-            not isinstance(entry["payload"], str)
-            or chain_hash(prev, entry["payload"]) != entry["hash"]
-        ):
+        if not isinstance(entry["payload"], str) or not isinstance(entry["kind"], str):
+            raise InputError(f"{where}: kind and payload must be text (seq {entry['seq']})")
+        try:
+            entry["payload"].encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(
+                f"{where}: payload is not valid Unicode text (seq {entry['seq']})"
+            ) from None
+        if chain_hash(prev, entry["payload"]) != entry["hash"]:
             raise InputError(
                 f"{where}: hash does not match sha256(prev ‖ payload): the export was altered (seq {entry['seq']})"
             )
@@ -92,7 +98,7 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
         except ValueError as error:
             raise InputError(f"{where}: payload is not valid JSON") from error
         if not isinstance(body, dict) or body.get("kind") != entry["kind"]:
-            raise InputError(f"{where}: kind {entry['kind']!r} differs from the payload's")
+            raise InputError(f"{where}: kind {_clip(entry['kind'])} differs from the payload's")
         entry["body"] = body
         entry["line"] = number
         entries.append(entry)
@@ -103,14 +109,24 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
     return entries
 
 
+def _clip(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_entries(entries: list[dict[str, Any]]) -> None:
     """Every entry must be one predtrack could have written: refused naming its line."""
     from predtrack.store.checks import Bad, Checker
 
     checker = Checker()
+    before = ""
     for entry in entries:
         try:
             checker.entry(entry["body"])
+            at = entry["body"]["at"]
+            if at < before:
+                raise Bad("ledger", "at", f"time runs backwards: {at} after {before}")
+            before = at
         except Bad as bad:
             where = f"{bad.table}.{bad.field}" if bad.field else bad.table
             raise InputError(
@@ -174,7 +190,70 @@ def import_ledger(store: Store, entries: list[dict[str, Any]]) -> Imported:
                 'INSERT INTO ledger (seq, prev, kind, payload, hash, "at") VALUES (?, ?, ?, ?, ?, ?)',
                 (entry["seq"], entry["prev"], entry["kind"], entry["payload"], entry["hash"], at),
             )
+        _refuse_what_verify_would(session, entries, study_root(store.path))
         last = entries[-1]
         return Imported(len(entries), format_head(last["seq"], last["hash"]))
 
     return store.write(work)
+
+
+def _refuse_what_verify_would(
+    session: Session, entries: list[dict[str, Any]], root: Path | None
+) -> None:
+    """Run verify's checks on the rebuilt store before it commits (signatures, anchors, sealed
+    forecasts, recorded files, every row against its entry): what it would reject is refused."""
+    from predtrack.integrity import examine
+
+    problems = examine(session, root=root, artifacts=True).problems
+    if problems:
+        first = problems[0]
+        lines = {entry["seq"]: entry["line"] for entry in entries}
+        where = f"{first.table}.{first.field}" if first.field else first.table
+        line = lines.get(first.seq or len(entries), entries[-1]["line"])
+        raise InputError(f"line {line}: {where}: {first.message} (seq {first.seq})")
+
+
+def import_export(db: str | None, entries: list[dict[str, Any]]) -> Imported:
+    """Import checked entries into the store `db` names, creating it if needed; a new SQLite
+    file is built beside its place and linked in only once complete."""
+    import os
+    import tempfile
+
+    from predtrack.store.engine import locate
+    from predtrack.store.schema import init_store, open_store
+
+    path = locate(db).path
+    if path is None or (path.exists() and (path.is_dir() or path.stat().st_size)):
+        init_store(db)
+        store = open_store(db)
+        try:
+            return import_ledger(store, entries)
+        finally:
+            store.dispose()
+    if not path.parent.is_dir():
+        raise InputError(f"cannot create {path}: the folder {path.parent} does not exist")
+    try:
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".import"
+        )
+    except OSError as error:
+        raise StoreError(f"cannot create {path}: {error.strerror}") from None
+    os.close(handle)
+    try:
+        init_store(temporary)
+        store = open_store(temporary)
+        try:
+            imported = import_ledger(store, entries)
+            store.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            store.dispose()
+        try:
+            os.link(temporary, path)  # fails if another process created the store meanwhile
+        except FileExistsError:
+            if path.stat().st_size:
+                raise StoreError(f"{path} was created by another process meanwhile") from None
+            os.replace(temporary, path)
+        return imported
+    finally:
+        for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
+            Path(leftover).unlink(missing_ok=True)
