@@ -89,6 +89,62 @@ def test_disabled_or_replaced_triggers_on_postgresql(store_db: str, run: Run) ->
         )
 
 
+@pytest.mark.postgres
+def test_postgresql_takes_only_the_next_entry_with_its_true_hash(store_db: str, run: Run) -> None:
+    """No rewrite through ON CONFLICT (PostgreSQL's REPLACE), no gap, no forged hash, no
+    UPDATE or DELETE; a disabled or replaced next-entry guard is reported by verify."""
+    if not store_db.startswith("postgresql"):
+        pytest.skip("PostgreSQL trigger controls")
+    import hashlib
+
+    populate(run)
+    before = head_of(run)
+    last = sql(store_db, "SELECT hash FROM ledger WHERE seq = 2")[0][0]
+    payload = '{"kind":"lock"}'
+    true_hash = hashlib.sha256((last + payload).encode()).hexdigest()
+    for statement in (
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (1, :g, 'k', '{}', :h) "
+        "ON CONFLICT (seq) DO UPDATE SET payload = EXCLUDED.payload",
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (9, :last, 'k', :p, :h)",
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (3, :last, 'k', :p, :g)",
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (3, :g, 'k', :p, :h)",
+    ):
+        with pytest.raises(Exception, match="only the next entry"):
+            sql(store_db, statement, g="0" * 64, h=true_hash, last=last, p=payload)
+    for statement in ("UPDATE ledger SET payload = '{}' WHERE seq = 1", "DELETE FROM ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            sql(store_db, statement)
+    assert head_of(run) == before
+    run("verify")
+    sql(store_db, "ALTER TABLE ledger DISABLE TRIGGER ledger_append_next")
+    assert "guard trigger ledger_append_next is disabled" in [p["message"] for p in problems(run)]
+    sql(store_db, "ALTER TABLE ledger ENABLE TRIGGER ledger_append_next")
+    sql(
+        store_db,
+        "CREATE OR REPLACE FUNCTION predtrack_ledger_next() RETURNS trigger AS "
+        "$x$ BEGIN RETURN NEW; END; $x$ LANGUAGE plpgsql",
+    )
+    found = [p["message"] for p in problems(run)]
+    assert found == [
+        "guard trigger ledger_append_next runs another function than the one installed"
+    ]
+    run("verify", code=1)
+    sql(store_db, "DROP TRIGGER ledger_no_delete ON ledger")
+    assert "guard trigger ledger_no_delete is missing" in [p["message"] for p in problems(run)]
+
+
+def test_sqlite_refuses_update_and_delete_of_entries(tmp_path: Path, run: Run) -> None:
+    run("init")
+    populate(run)
+    before = head_of(run)
+    db = str(tmp_path / "predictions.db")
+    for statement in ("UPDATE ledger SET payload = '{}' WHERE seq = 1", "DELETE FROM ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            sql(db, statement)
+    assert head_of(run) == before
+    run("verify")
+
+
 def test_verify_against_the_empty_head(run: Run) -> None:
     run("init")
     empty = head_of(run)

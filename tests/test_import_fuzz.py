@@ -561,8 +561,11 @@ def proof_forgeries(entries: list[Entry]) -> Iterator[tuple[str, list[str], int,
         ("a prediction from no commitment", reveal, "predictions", {"commitment_id": 5}, "commitment_id=5 names no commitments row written before"),
     ]  # fmt: skip
     for what, index, table, change, message in cases:
-        lines = forged(entries, index, lambda b, t=table, c=change: _rows(b, t)[0].update(c))
-        yield what, lines, index, message
+
+        def edit(body: dict[str, Any], table: str = table, change: Any = change) -> None:
+            _rows(body, table)[0].update(change)
+
+        yield what, forged(entries, index, edit), index, message
 
 
 FORGERIES = [
