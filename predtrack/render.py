@@ -158,7 +158,8 @@ def resolve_run(run: Any) -> str:
         else:
             what = o.reason or ""
         verb = "would resolve" if run.dry_run and o.status == "resolved" else o.status
-        lines.append(f"{verb:<9} {o.label}: {display(what)}")
+        shown = "\n".join(display(part) for part in what.split("\n"))  # the detail's own line
+        lines.append(f"{verb:<9} {o.label}: {shown}")
     summary = (
         f"{len(run.outcomes)} pending rule(s): {run.count('resolved')} "
         f"{'would resolve' if run.dry_run else 'resolved'}, {run.count('pending')} still pending, "

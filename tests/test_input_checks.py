@@ -187,14 +187,19 @@ def test_the_checks_know_the_postgresql_column_sizes() -> None:
         assert SIZES.get(name, {}) == sized, name
 
 
-def test_terminal_output_never_prints_stored_control_characters(tmp_path: Path, run: Run) -> None:
-    """Even a title smuggled into the database directly is shown escaped."""
-    run("init")
-    run("predict", "Plain", "0.5", "--key", "q")
-    sql(str(tmp_path / "predictions.db"), "UPDATE questions SET title = 'x\x1b]0;owned\x07y'")
+def test_terminal_output_never_prints_stored_control_characters(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
+    """Even a title smuggled into the database directly is shown escaped; the lines predtrack
+    breaks itself stay lines."""
+    write(tmp_path / "r.json", '{"a": true}')
+    run("predict", "Plain", "0.5", "--key", "q", "--rule", "r.json#/a")
+    sql(store_db, "UPDATE questions SET title = 'x\x1b]0;owned\x07y'")
     for args in (["list"], ["show", "q"]):
         out = run(*args).output
         assert "\x1b" not in out and "\x07" not in out and "\\x1b" in out
+    out = run("resolve").output.splitlines()
+    assert out[0].startswith("resolved  default/q: yes") and out[1].strip() == "/a = true", out
 
 
 def test_the_api_refuses_a_lone_surrogate(tmp_path: Path) -> None:
@@ -206,17 +211,31 @@ def test_the_api_refuses_a_lone_surrogate(tmp_path: Path) -> None:
 
 
 def test_csv_export_guards_spreadsheet_formulas(store_db: str, run: Run, tmp_path: Path) -> None:
+    import csv
+
     run("predict", "Seed", "0.5", "--key", "seed", "--by", '=HYPERLINK("http://x")')
     run("predict", "--question", "seed", "0.4", "--by", "+SUM(1;2)")
     run("predict", "--question", "seed", "0.6", "--by", "@SUM(1)")
+    run("predict", "Colour", "=A1:0.6, b:0.4", "--key", "col", "--by", "-2+3")
     run("resolve", "seed", "--yes")
-    rows = run("export", "--format", "csv", "--scored").output.splitlines()
-    forecasters = {line.split(",")[5] for line in rows[1:]} | {
-        part for line in rows[1:] for part in line.split('"') if "HYPERLINK" in part
+    run("resolve", "col", "--category", "=A1")
+    rows = list(csv.DictReader(run("export", "--format", "csv", "--scored").output.splitlines()))
+    cells = [row[name] for row in rows for name in ("forecaster", "forecast", "outcome")]
+    assert len(rows) == 4 and all(not c.startswith(("=", "+", "-", "@")) for c in cells), rows
+    assert {row["forecaster"] for row in rows} == {
+        "'=HYPERLINK(\"http://x\")", "'+SUM(1;2)", "'@SUM(1)", "'-2+3"
+    }  # fmt: skip
+    assert [row["outcome"] for row in rows if row["question"] == "default/col"] == ["'=A1"]
+    raw = list(
+        csv.DictReader(run("export", "--format", "csv", "--scored", "--raw").output.splitlines())
+    )
+    assert {row["forecaster"] for row in raw} == {
+        '=HYPERLINK("http://x")',
+        "+SUM(1;2)",
+        "@SUM(1)",
+        "-2+3",
     }
-    assert all(not cell.startswith(("=", "+", "@")) for cell in forecasters), rows
-    raw = run("export", "--format", "csv", "--scored", "--raw").output
-    assert "+SUM(1;2)" in raw and "'+SUM(1;2)" not in raw
+    assert [row["outcome"] for row in raw if row["question"] == "default/col"] == ["=A1"]
 
 
 def test_import_replays_through_the_checks(store_db: str, run: Run, tmp_path: Path) -> None:
