@@ -168,3 +168,17 @@ def write_file(output: Any, chunks: Iterable[str | bytes], *, option: str = "-o"
 def _write_chunks(stream: Any, chunks: Iterable[str | bytes]) -> None:
     for chunk in chunks:
         stream.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+
+
+def shown_path(path: Any) -> str:
+    """A path for people: relative to the current folder when it lies inside it."""
+    from pathlib import Path
+
+    text = str(path)
+    if "://" in text:
+        return text
+    try:
+        relative = Path(text).absolute().relative_to(Path.cwd())
+    except ValueError:
+        return text
+    return relative.as_posix() or "."
