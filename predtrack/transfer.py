@@ -214,46 +214,20 @@ def _refuse_what_verify_would(
 
 
 def import_export(db: str | None, entries: list[dict[str, Any]]) -> Imported:
-    """Import checked entries into the store `db` names, creating it if needed; a new SQLite
-    file is built beside its place and linked in only once complete."""
-    import os
-    import tempfile
-
-    from predtrack.store.engine import locate
+    """Import checked entries into the store `db` names, creating it if needed (a new SQLite
+    file is built beside its place and linked in only once the import succeeded)."""
     from predtrack.store.schema import init_store, open_store
 
-    path = locate(db).path
-    if path is None or (path.exists() and (path.is_dir() or path.stat().st_size)):
-        init_store(db)
-        store = open_store(db)
+    imported: list[Imported] = []
+
+    def fill(where: str) -> None:
+        store = open_store(where)
         try:
-            return import_ledger(store, entries)
+            imported.append(import_ledger(store, entries))
+            if store.is_sqlite:  # everything into the file itself before it is linked into place
+                store.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             store.dispose()
-    if not path.parent.is_dir():
-        raise InputError(f"cannot create {path}: the folder {path.parent} does not exist")
-    try:
-        handle, temporary = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{path.name}.", suffix=".import"
-        )
-    except OSError as error:
-        raise StoreError(f"cannot create {path}: {error.strerror}") from None
-    os.close(handle)
-    try:
-        init_store(temporary)
-        store = open_store(temporary)
-        try:
-            imported = import_ledger(store, entries)
-            store.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        finally:
-            store.dispose()
-        try:
-            os.link(temporary, path)  # fails if another process created the store meanwhile
-        except FileExistsError:
-            if path.stat().st_size:
-                raise StoreError(f"{path} was created by another process meanwhile") from None
-            os.replace(temporary, path)
-        return imported
-    finally:
-        for leftover in (temporary, f"{temporary}-wal", f"{temporary}-shm"):
-            Path(leftover).unlink(missing_ok=True)
+
+    init_store(db, fill=fill)
+    return imported[0]

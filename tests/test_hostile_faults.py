@@ -21,7 +21,7 @@ import pytest
 from predtrack.store.schema import HEAD_REVISION
 from tests.conftest import Run, head_of, sql, write
 from tests.test_entrypoint import predtrack_exe
-from tests.test_hostile import as_user, prepared_store, shared_dir  # noqa: F401
+from tests.test_hostile import as_user, kill_after, prepared_store, shared_dir  # noqa: F401
 
 # --- a read-only store: every read command works, every write is one line ---
 
@@ -212,19 +212,6 @@ def test_export_into_a_fifo_writes_through_it(run: Run, tmp_path: Path) -> None:
 # --- init killed at any moment ---
 
 
-def _kill_init_at(delay: float, env: dict[str, str], cwd: Path) -> None:
-    proc = subprocess.Popen(
-        [predtrack_exe(), "init"],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-
-
 def _assert_no_store_or_a_whole_one(env: dict[str, str], cwd: Path) -> str:
     """After a kill: init accepts what is there (creating it if nothing is), and the store is
     at the newest revision with an empty, verifiable ledger."""
@@ -256,7 +243,7 @@ def test_init_killed_at_random_moments_on_sqlite(tmp_path: Path) -> None:
         folder = tmp_path / f"try{attempt}"
         folder.mkdir()
         env["PREDTRACK_DB"] = str(folder / "p.db")
-        _kill_init_at(duration * 1.2 * attempt / tries, env, folder)
+        kill_after(duration * 1.2 * attempt / tries, ["init"], env, folder)
         outcomes.add(_assert_no_store_or_a_whole_one(env, folder))
     assert "none" in outcomes, outcomes
 
@@ -276,7 +263,7 @@ def test_init_killed_at_random_moments_on_postgresql(db_url: str) -> None:
     for attempt in range(tries):
         sql(db_url, f'DROP SCHEMA "{schema}" CASCADE')
         sql(db_url, f'CREATE SCHEMA "{schema}"')
-        _kill_init_at(duration * 1.2 * attempt / tries, env, Path.cwd())
+        kill_after(duration * 1.2 * attempt / tries, ["init"], env, Path.cwd())
         outcomes.add(_assert_no_store_or_a_whole_one(env, Path.cwd()))
     assert "none" in outcomes, outcomes
 

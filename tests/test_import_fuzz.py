@@ -409,138 +409,44 @@ def forgeries(entries: list[Entry]) -> Iterator[tuple[str, list[str], int, str]]
         entries, lambda b: any(r["question_id"] == other for r in _rows(b, "resolutions"))
     )
     signed = _find(entries, lambda b: any(r["signature"] for r in _rows(b, "predictions")))
-    first_row = lambda b, t: _rows(b, t)[0]  # noqa: E731
 
-    def pred(body: dict[str, Any]) -> dict[str, Any]:
-        return body["insert"]["predictions"][0]
+    def first(table: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        return lambda body: body["insert"][table][0]
 
-    yield (
-        "after the lock, not late",
-        forged(entries, dave, lambda b: pred(b).update(late=False, late_reason=None)),
-        dave,
-        "not marked late",
-    )
-
-    def unlocked_then_predicted(body: dict[str, Any]) -> None:
-        body.pop("update", None)
-
-    after_resolution = forged(entries, annul, unlocked_then_predicted)
-    replayed = [json.loads(line) for line in after_resolution]
-    last_at = json.loads(replayed[-1]["payload"])["at"]
-    after_resolution = forged(
-        replayed,
-        len(replayed),
-        lambda b: b.update(insert={"predictions": [_prediction_on(other, last_at)]}, at=last_at),
-    )
+    pred, question, resolution = first("predictions"), first("questions"), first("resolutions")
+    cases: list[tuple[str, int, Callable[[dict[str, Any]], Any], int, str]] = [
+        ("after the lock, not late", dave, lambda b: pred(b).update(late=False, late_reason=None), dave, "not marked late"),
+        ("a forecaster named team", alice, lambda b: pred(b).update(forecaster="team"), alice, "reserved"),
+        ("probability 7.5", alice, lambda b: pred(b)["distribution"].update(p=7.5), alice, "probability 7.5 is outside [0, 1]"),
+        ("an unknown family", alice, lambda b: pred(b)["distribution"].update(family="banana"), alice, "unknown distribution"),
+        ("kind banana", alice, lambda b: question(b).update(kind="banana"), alice, "unknown kind 'banana'"),
+        ("a quantity resolved as abc", resolved_size, lambda b: resolution(b).update(outcome="abc"), resolved_size, "outcome 'abc' is not a finite number"),
+        ("a binary outcome maybe", annul, lambda b: resolution(b).update(status="resolved", outcome="maybe"), annul, "a binary outcome is true or false, not 'maybe'"),
+        ("an experiment named <b>", alice, lambda b: first("experiments")(b).update(name="<b>bold</b>"), alice, "'<b>bold</b>' must be 1-100 letters"),
+        ("an update of a row no entry inserted", dave, lambda b: b.update(update={"experiments": [{"id": 99, "locked_at": b["at"], "lock_reason": "x"}]}), dave, "id=99 names no experiments row written before"),
+        ("insert a string", alice, lambda b: b.update(insert="abc"), alice, "insert and update must be objects"),
+        ("update a list", dave, lambda b: b.update(update=[1, 2]), dave, "insert and update must be objects"),
+        ("a time without Z", dave, lambda b: b.update(at=b["at"][:-1]), dave, "is not a UTC time"),
+        ("a 70-bit id", dave, lambda b: pred(b).update(id=2**70), dave, "is not an integer in [1, 2147483647]"),
+        ("a signed forecast changed", signed, lambda b: pred(b)["distribution"].update(p=0.66), signed, "predictions.signature"),
+        ("history rewritten under an anchor", alice, lambda b: pred(b).update(note="edited"), len(entries) - 1, "history was rewritten"),
+    ]  # fmt: skip
+    for what, index, change, refused, message in cases:
+        yield what, forged(entries, index, change), refused, message
+    # A resolution that did not lock its experiment, then a prediction on the resolved question.
+    unlocked = [json.loads(line) for line in forged(entries, annul, lambda b: b.pop("update"))]
+    at = json.loads(unlocked[-1]["payload"])["at"]
+    late = {"predictions": [_prediction_on(other, at)]}
     yield (
         "after the resolution, not late",
-        after_resolution,
+        forged(unlocked, len(unlocked), lambda b: b.update(insert=late, at=at)),
         len(entries),
         "or its question resolved, but is not marked late",
     )
-    yield (
-        "a forecaster named team",
-        forged(entries, alice, lambda b: pred(b).update(forecaster="team")),
-        alice,
-        "reserved",
-    )
-    yield (
-        "probability 7.5",
-        forged(entries, alice, lambda b: pred(b)["distribution"].update(p=7.5)),
-        alice,
-        "probability 7.5 is outside [0, 1]",
-    )
-    yield (
-        "an unknown family",
-        forged(entries, alice, lambda b: pred(b)["distribution"].update(family="banana")),
-        alice,
-        "unknown distribution",
-    )
-
-    def banana(body: dict[str, Any]) -> None:
-        first_row(body, "questions").update(kind="banana")
-
-    yield "kind banana", forged(entries, alice, banana), alice, "unknown kind 'banana'"
-
-    yield (
-        "a quantity resolved as abc",
-        forged(entries, resolved_size, lambda b: first_row(b, "resolutions").update(outcome="abc")),
-        resolved_size,
-        "outcome 'abc' is not a finite number",
-    )
-    yield (
-        "a binary outcome maybe",
-        forged(
-            entries,
-            annul,
-            lambda b: first_row(b, "resolutions").update(status="resolved", outcome="maybe"),
-        ),
-        annul,
-        "a binary outcome is true or false, not 'maybe'",
-    )
-    yield (
-        "an experiment named <b>",
-        forged(entries, alice, lambda b: first_row(b, "experiments").update(name="<b>bold</b>")),
-        alice,
-        "'<b>bold</b>' must be 1-100 letters",
-    )
-    yield (
-        "an update of a row no entry inserted",
-        forged(
-            entries,
-            dave,
-            lambda b: b.update(
-                update={"experiments": [{"id": 99, "locked_at": b["at"], "lock_reason": "x"}]}
-            ),
-        ),
-        dave,
-        "id=99 names no experiments row written before",
-    )
-    yield (
-        "insert a string",
-        forged(entries, alice, lambda b: b.update(insert="abc")),
-        alice,
-        "insert and update must be objects",
-    )
-    yield (
-        "update a list",
-        forged(entries, dave, lambda b: b.update(update=[1, 2])),
-        dave,
-        "insert and update must be objects",
-    )
-    yield (
-        "a time without Z",
-        forged(entries, dave, lambda b: b.update(at=b["at"][:-1])),
-        dave,
-        "is not a UTC time",
-    )
-    yield (
-        "a 70-bit id",
-        forged(entries, dave, lambda b: pred(b).update(id=2**70)),
-        dave,
-        "is not an integer in [1, 2147483647]",
-    )
-    yield (
-        "a signed forecast changed",
-        forged(entries, signed, lambda b: pred(b)["distribution"].update(p=0.66)),
-        signed,
-        "predictions.signature",
-    )
-    yield (
-        "history rewritten under an anchor",
-        forged(entries, alice, lambda b: pred(b).update(note="edited")),
-        len(entries) - 1,
-        "history was rewritten",
-    )
-
     yield from proof_forgeries(entries)
-
-    def swapped(lines: list[Entry]) -> list[str]:
-        out = [dict(x) for x in lines]
-        out[dave], out[dave + 1] = out[dave + 1], out[dave]
-        return rechain(out)
-
-    yield "entries out of time order", swapped(entries), dave + 1, "time runs backwards"
+    swapped = [dict(x) for x in entries]
+    swapped[dave], swapped[dave + 1] = swapped[dave + 1], swapped[dave]
+    yield "entries out of time order", rechain(swapped), dave + 1, "time runs backwards"
 
 
 def proof_forgeries(entries: list[Entry]) -> Iterator[tuple[str, list[str], int, str]]:
@@ -569,15 +475,15 @@ def proof_forgeries(entries: list[Entry]) -> Iterator[tuple[str, list[str], int,
 
 
 FORGERIES = [
-    "after the lock, not late", "after the resolution, not late", "a forecaster named team",
-    "probability 7.5", "an unknown family", "kind banana", "a quantity resolved as abc",
-    "a binary outcome maybe", "an experiment named <b>", "an update of a row no entry inserted",
-    "insert a string", "update a list", "a time without Z", "a 70-bit id",
-    "a signed forecast changed", "history rewritten under an anchor", "an anchor of kind ftp",
-    "an anchor over no hash", "a commitment digest not hex", "a commitment on no question",
-    "a key that does not parse", "a key with another fingerprint",
-    "a prediction by a key never written", "a prediction from no commitment",
-    "entries out of time order",
+    "after the lock, not late", "a forecaster named team", "probability 7.5",
+    "an unknown family", "kind banana", "a quantity resolved as abc", "a binary outcome maybe",
+    "an experiment named <b>", "an update of a row no entry inserted", "insert a string",
+    "update a list", "a time without Z", "a 70-bit id", "a signed forecast changed",
+    "history rewritten under an anchor", "after the resolution, not late",
+    "an anchor of kind ftp", "an anchor over no hash", "a commitment digest not hex",
+    "a commitment on no question", "a key that does not parse",
+    "a key with another fingerprint", "a prediction by a key never written",
+    "a prediction from no commitment", "entries out of time order",
 ]  # fmt: skip
 
 

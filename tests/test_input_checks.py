@@ -198,8 +198,8 @@ def test_terminal_output_never_prints_stored_control_characters(
     for args in (["list"], ["show", "q"]):
         out = run(*args).output
         assert "\x1b" not in out and "\x07" not in out and "\\x1b" in out
-    out = run("resolve").output.splitlines()
-    assert out[0].startswith("resolved  default/q: yes") and out[1].strip() == "/a = true", out
+    lines = run("resolve").output.splitlines()
+    assert lines[0].startswith("resolved  default/q: yes") and lines[1].strip() == "/a = true"
 
 
 def test_the_api_refuses_a_lone_surrogate(tmp_path: Path) -> None:
