@@ -15,6 +15,7 @@ from predtrack.store.engine import Session, Store
 from predtrack.store.ledger import chain_hash, format_head, head_entry, insert_rows
 from predtrack.store.tables import DOMAIN, codec
 from predtrack.store.triggers import GENESIS
+from predtrack.store.types import canonical_json
 
 FIELDS = ("seq", "prev", "kind", "hash", "payload")
 
@@ -99,6 +100,13 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
             raise InputError(f"{where}: payload is not valid JSON") from error
         if not isinstance(body, dict) or body.get("kind") != entry["kind"]:
             raise InputError(f"{where}: kind {_clip(entry['kind'])} differs from the payload's")
+        try:  # what the store would write again as its columns' JSON
+            canonical_json(body).encode("utf-8")
+        except ValueError as error:
+            reason = "NaN or infinity" if "float" in str(error) else "text that is not Unicode"
+            raise InputError(
+                f"{where}: payload holds {reason}, which JSON cannot store (seq {entry['seq']})"
+            ) from None
         entry["body"] = body
         entry["line"] = number
         entries.append(entry)
