@@ -238,7 +238,7 @@ def test_init_killed_at_random_moments_on_sqlite(tmp_path: Path) -> None:
     subprocess.run([exe, "init"], env=env, cwd=tmp_path, check=True, capture_output=True)
     duration = time.monotonic() - started
     outcomes: set[str] = set()
-    tries = 20
+    tries = 16
     for attempt in range(tries):
         folder = tmp_path / f"try{attempt}"
         folder.mkdir()
