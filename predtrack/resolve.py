@@ -166,7 +166,7 @@ def resolve_pending(
             outcome.reason = waiting.reason
         except OutsideFolder as outside:
             outcome.status = "skipped"
-            outcome.reason = f"{outside} (pass --allow-outside to read it)"
+            outcome.reason = str(outside)  # it says to resolve with --allow-outside
         except RunFailed as failed:
             if question.if_run_fails == "annul":
                 outcome.status, outcome.reason = "annulled", f"run failed: {failed.reason}"

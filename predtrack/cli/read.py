@@ -286,12 +286,10 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
     Example:
       predtrack import ledger.jsonl --db fresh.db
     """
-    from predtrack.store.schema import init_store
-    from predtrack.transfer import import_ledger, read_export_file
+    from predtrack.transfer import import_export, read_export_file
 
     entries = read_export_file(source)  # checked before anything is created
-    init_store(db)
-    show(import_ledger(_store(db), entries), as_json)
+    show(import_export(db, entries), as_json)
 
 
 @click.command()
