@@ -146,6 +146,60 @@ class Registered:
         return "\n".join(lines)
 
 
+FORECAST_OPTIONS = ("level", "ci", "log", "normalize", "note")
+QUESTION_OPTIONS = (
+    "key",
+    "kind",
+    "unit",
+    "tags",
+    "bounds",
+    "ordered",
+    "categories",
+    "rule",
+    "if_run_fails",
+)
+
+
+def one(
+    forecast: str,
+    *,
+    by: str,
+    title: str | None = None,
+    question: str | None = None,
+    experiment: str | None = None,
+    rule_dir: str | None = None,
+    **options: Any,
+) -> tuple[list[NewQuestion], list[NewPrediction]]:
+    """What one `predict` (command or API call) asks for: a new question with its forecast, or
+    (`question=`) a forecast on an existing one. `options` are the question's fields
+    (QUESTION_OPTIONS) and the forecast's (FORECAST_OPTIONS)."""
+    unknown = set(options) - set(FORECAST_OPTIONS) - set(QUESTION_OPTIONS)
+    if unknown:
+        raise InputError(f"unknown option {sorted(unknown)[0]!r}")
+    fields = {
+        k: v for k, v in options.items() if k in QUESTION_OPTIONS and v not in (None, (), False)
+    }
+    forecast_options = {k: v for k, v in options.items() if k in FORECAST_OPTIONS}
+    if question is not None:
+        if title is not None:
+            raise InputError("a forecast on an existing question takes no title")
+        if fields:
+            raise InputError("question options (key, kind, rule, ...) only apply to a new question")
+        return [], [
+            NewPrediction(str(question), by, forecast, experiment=experiment, **forecast_options)
+        ]
+    if title is None:
+        raise InputError("give a title and a forecast, or an existing question and a forecast")
+    fields["tags"] = list(fields.get("tags", ()))
+    spec = NewQuestion(
+        experiment=experiment or DEFAULT_EXPERIMENT,
+        title=title,
+        rule_dir=str(Path(rule_dir or Path.cwd()).absolute()),
+        **fields,
+    )
+    return [spec], [NewPrediction(spec, by, forecast, **forecast_options)]
+
+
 def _where(label: str, message: str) -> str:
     return f"{label}: {message}" if label else message
 

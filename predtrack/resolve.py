@@ -166,7 +166,7 @@ def resolve_pending(
             outcome.reason = waiting.reason
         except OutsideFolder as outside:
             outcome.status = "skipped"
-            outcome.reason = f"{outside} (pass --allow-outside to read it)"
+            outcome.reason = str(outside)  # it says to resolve with --allow-outside
         except RunFailed as failed:
             if question.if_run_fails == "annul":
                 outcome.status, outcome.reason = "annulled", f"run failed: {failed.reason}"
@@ -338,6 +338,35 @@ def _mark_late(predictions: Sequence[Prediction], ev: Any) -> list[Prediction]:
             prediction.late, prediction.late_reason = True, reason
             late.append(prediction)
     return late
+
+
+def resolve(
+    store: Store,
+    question: str | None = None,
+    *,
+    by: str,
+    experiment: str | None = None,
+    dry_run: bool = False,
+    final: bool = False,
+    allow_outside: bool = False,
+    progress: Progress | None = None,
+    **manual: Any,
+) -> ResolveRun | ManualResolution:
+    """`resolve`: every pending rule (no question), or one question by hand (`manual`: value,
+    yes, category, successes, trials, annul, correct, rerun — as `ManualOutcome`)."""
+    given = ManualOutcome(**manual)
+    if question is None:
+        if given.has_value() or given.annul or given.correct or given.rerun:
+            raise InputError("manual outcomes need the QUESTION they resolve")
+        return resolve_pending(
+            store, by=by, experiment=experiment, dry_run=dry_run, final=final,
+            allow_outside=allow_outside, progress=progress,
+        )  # fmt: skip
+    if dry_run or final:
+        raise InputError("--dry-run and --final apply to resolving all pending rules (no QUESTION)")
+    return resolve_manual(
+        store, question, given, by=by, experiment=experiment, allow_outside=allow_outside
+    )
 
 
 # --- one question by hand ---

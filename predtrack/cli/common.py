@@ -52,6 +52,8 @@ class PredtrackGroup(click.Group):
             _quiet_exit()
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
+        except MemoryError:
+            pass  # reported below, once the frames holding the input are released
         except Exception as error:
             if os.environ.get("PREDTRACK_DEBUG"):
                 raise
@@ -59,6 +61,9 @@ class PredtrackGroup(click.Group):
                 f"unexpected {type(error).__name__}: {error} "
                 "(set PREDTRACK_DEBUG=1 to see the traceback, and please report it)"
             ) from None
+        raise InputFailure(
+            "out of memory: the input is too large for the memory allowed (split it)"
+        )
 
 
 def db_option(func: F) -> F:

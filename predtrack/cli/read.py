@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -189,19 +190,7 @@ def verify(
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
 @json_option
 @db_option
-def score(
-    by: str | None,
-    baseline: str | None,
-    compare_pair: tuple[str, str] | None,
-    include_late: bool,
-    signed_only: bool,
-    bits: bool,
-    seed: int,
-    wide: bool,
-    experiment: str | None,
-    as_json: bool,
-    db: str | None,
-) -> None:
+def score(wide: bool, as_json: bool, db: str | None, **options: Any) -> None:
     """Score resolved questions: Brier, log, CORP MCB/DSC/UNC, CRPS, coverage, skill.
 
     Per forecaster and question the latest pre-registered prediction counts; annulled
@@ -217,17 +206,7 @@ def score(
     from predtrack.render import comparison_table, score_table
     from predtrack.score import score_report
 
-    document = score_report(
-        _store(db),
-        by=by,
-        baseline=baseline,
-        include_late=include_late,
-        bits=bits,
-        seed=seed,
-        experiment=experiment,
-        compare_pair=compare_pair,
-        signed_only=signed_only,
-    )
+    document = score_report(_store(db), **options)
     if as_json:
         show(document, True)
         return
@@ -307,12 +286,10 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
     Example:
       predtrack import ledger.jsonl --db fresh.db
     """
-    from predtrack.store.schema import init_store
-    from predtrack.transfer import import_ledger, read_export_file
+    from predtrack.transfer import import_export, read_export_file
 
     entries = read_export_file(source)  # checked before anything is created
-    init_store(db)
-    show(import_ledger(_store(db), entries), as_json)
+    show(import_export(db, entries), as_json)
 
 
 @click.command()
@@ -363,19 +340,7 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
 )
 @json_option
 @db_option
-def report(
-    output: Path,
-    experiment: str | None,
-    title: str | None,
-    by: str,
-    include_late: bool,
-    baseline: str,
-    questions: str,
-    seed: int,
-    figures: Path | None,
-    as_json: bool,
-    db: str | None,
-) -> None:
+def report(output: Path, questions: str, as_json: bool, db: str | None, **options: Any) -> None:
     """Write the HTML calibration and resolution report, one self-contained file.
 
     Leaderboard with bootstrap intervals and head-to-head comparisons, CORP reliability
@@ -399,16 +364,7 @@ def report(
         limit = int(text)
     else:
         raise InputError(f"--questions {questions!r}: expected a number >= 0 or 'all'")
-    options = ReportOptions(
-        title=title,
-        experiment=experiment,
-        by=by,
-        include_late=include_late,
-        baseline=baseline,
-        questions=limit,
-        seed=seed,
-        figures=figures,
-    )
+    chosen = ReportOptions(questions=limit, **options)
     store = _store(db)
     progress = None
     if sys.stderr.isatty():
@@ -416,7 +372,7 @@ def report(
         def progress(step: str) -> None:
             click.echo(f"\r\033[K{step}…", nl=False, err=True)
 
-    result = write_report(store, output, options, progress=progress)
+    result = write_report(store, output, chosen, progress=progress)
     if progress is not None:
         click.echo("\r\033[K", nl=False, err=True)
     if not result.verified:

@@ -11,6 +11,7 @@ from predtrack.cli.common import (
     show,
     warn,
 )
+from predtrack.output import shown_path
 
 # --- setup ---
 
@@ -33,11 +34,13 @@ def init(as_json: bool, db: str | None) -> None:
         show(result, True)
         return
     if result.created:
-        click.echo(f"Created {result.database} at schema revision {result.revision}.")
+        click.echo(f"Created {shown_path(result.database)} at schema revision {result.revision}.")
         if result.journal and result.journal != "wal":
             warn(f"WAL journal unavailable here ({result.journal}); using the rollback journal")
     else:
-        click.echo(f"{result.database} is already at schema revision {result.revision}.")
+        click.echo(
+            f"{shown_path(result.database)} is already at schema revision {result.revision}."
+        )
 
 
 @click.group(cls=PredtrackGroup)

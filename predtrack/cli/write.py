@@ -66,9 +66,7 @@ from predtrack.vocabulary import KINDS
 )
 @click.option("--level", metavar="P", help="Level of an 'A to B' interval or --ci [default: 0.9].")
 @click.option("--ci", nargs=2, metavar="LO HI", help="Interval around a point forecast.")
-@click.option(
-    "--log", "log_scale", is_flag=True, help="Fit the interval on the log scale (lognormal)."
-)
+@click.option("--log", is_flag=True, help="Fit the interval on the log scale (lognormal).")
 @click.option("--normalize", is_flag=True, help="Rescale category probabilities to sum to 1.")
 @click.option(
     "--sign",
@@ -87,25 +85,12 @@ def predict(
     args: tuple[str, ...],
     question_ref: str | None,
     bulk_file: Path | None,
-    experiment: str | None,
-    key: str | None,
-    kind: str | None,
-    unit: str | None,
-    tags: tuple[str, ...],
-    note: str | None,
-    bounds: tuple[float, float] | None,
-    ordered: bool,
-    rule: str | None,
-    if_run_fails: str | None,
-    level: str | None,
-    ci: tuple[str, str] | None,
-    log_scale: bool,
-    normalize: bool,
     sign: bool,
     sealed: bool,
     as_json: bool,
     by: str | None,
     db: str | None,
+    **options: Any,
 ) -> None:
     """Record a prediction; nothing is ever edited, an update is a new prediction.
 
@@ -122,21 +107,14 @@ def predict(
       predtrack predict --file prereg.toml --sign
       predtrack predict --question flip "12 to 18" --sealed --by bob
     """
-    from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
+    from predtrack.predict import one, register
 
     for arg in args:
         # Unknown options are let through so that "-5 to 5" or -0.1 can be forecasts.
         if arg.startswith("-") and not re.match(r"^-[\d.]", arg):
             raise click.NoSuchOption(arg.split("=")[0])
     user = _user(by)
-    options: dict[str, Any] = {
-        "level": level,
-        "ci": ci,
-        "log": log_scale,
-        "normalize": normalize,
-        "note": note,
-    }
-    question_options = (key, kind, unit, tags, bounds, ordered, rule, if_run_fails)
+    descriptions: dict[str, str] = {}
     if bulk_file is not None:
         if args or question_ref:
             raise click.UsageError("--file takes no TITLE/FORECAST arguments and no --question")
@@ -146,38 +124,18 @@ def predict(
     elif question_ref is not None:
         if len(args) != 1:
             raise click.UsageError("with --question give exactly one FORECAST")
-        if any(v for v in question_options if v not in (None, (), False)):
-            raise click.UsageError(
-                "question options (--key, --kind, --rule, ...) only apply to a new question"
-            )
-        questions, descriptions = [], {}
-        predictions = [NewPrediction(question_ref, user, args[0], experiment=experiment, **options)]
+        questions, predictions = one(args[0], by=user, question=question_ref, **options)
     else:
         if len(args) != 2:
             raise click.UsageError(
                 'give a TITLE and a FORECAST, e.g. predict "Title" 70%; '
                 "or --question KEY FORECAST; or --file FILE"
             )
-        spec = NewQuestion(
-            experiment=experiment or DEFAULT_EXPERIMENT,
-            title=args[0],
-            kind=kind,
-            key=key,
-            unit=unit,
-            tags=list(tags),
-            bounds=bounds,
-            ordered=ordered,
-            rule=rule,
-            rule_dir=str(Path.cwd()),
-            if_run_fails=if_run_fails,
-        )
-        questions, descriptions = [spec], {}
-        predictions = [NewPrediction(spec, user, args[1], **options)]
-    store = _store(db)
+        questions, predictions = one(args[1], by=user, title=args[0], **options)
     with progress_bar("Parsing forecasts") as progress:
         result = register(
-            store, questions, predictions, by=user, descriptions=descriptions, progress=progress,
-            sign=sign, sealed=sealed,
+            _store(db), questions, predictions, by=user, descriptions=descriptions,
+            progress=progress, sign=sign, sealed=sealed,
         )  # fmt: skip
     for message in result.warnings:
         warn(message)
@@ -334,22 +292,7 @@ def link(
 @by_option
 @db_option
 def resolve(
-    question: str | None,
-    experiment: str | None,
-    dry_run: bool,
-    final: bool,
-    allow_outside: bool,
-    value: float | None,
-    yes: bool | None,
-    category: str | None,
-    successes: int | None,
-    trials: int | None,
-    annul: str | None,
-    correct: str | None,
-    rerun: bool,
-    as_json: bool,
-    by: str | None,
-    db: str | None,
+    question: str | None, as_json: bool, by: str | None, db: str | None, **options: Any
 ) -> None:
     """Resolve every pending question from its rule, or one question by hand.
 
@@ -370,41 +313,14 @@ def resolve(
       predtrack resolve flip --value 16.0 --correct "re-ran with the fixed seed"
       predtrack resolve rate32 --rerun --correct "seed 7 re-run after the node crash"
     """
-    from predtrack.manual import ManualOutcome
+    from predtrack.resolve import ResolveRun
+    from predtrack.resolve import resolve as run_resolve
 
-    user = _user(by)
-    given = ManualOutcome(value, yes, category, successes, trials, annul, correct, rerun)
-    if question is None:
-        if given.has_value() or annul or correct or rerun:
-            raise click.UsageError("manual outcomes need the QUESTION they resolve")
-        from predtrack.resolve import resolve_pending
-
-        with progress_bar("Reading results") as progress:
-            run = resolve_pending(
-                _store(db),
-                by=user,
-                experiment=experiment,
-                dry_run=dry_run,
-                final=final,
-                allow_outside=allow_outside,
-                progress=progress,
-            )
-        show(run, as_json)
-        if run.failed:
-            sys.exit(1)
-        return
-    if dry_run or final:
-        raise click.UsageError(
-            "--dry-run and --final apply to resolving all pending rules (no QUESTION)"
-        )
-    from predtrack.resolve import resolve_manual
-
-    show(
-        resolve_manual(
-            _store(db), question, given, by=user, experiment=experiment, allow_outside=allow_outside
-        ),
-        as_json,
-    )
+    with progress_bar("Reading results") as progress:
+        result = run_resolve(_store(db), question, by=_user(by), progress=progress, **options)
+    show(result, as_json)
+    if isinstance(result, ResolveRun) and result.failed:
+        sys.exit(1)
 
 
 COMMANDS = (predict, lock, experiment, link, resolve)
