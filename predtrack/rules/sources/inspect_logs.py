@@ -118,7 +118,10 @@ def _epoch(text: Any) -> float | None:
 
 
 class InspectSource(
-    StoreSource, name="inspect", store="inspect logs", holds="no inspect_ai logs (*.eval, *.json)"
+    StoreSource,
+    name="inspect",
+    store="inspect_ai log folder",
+    holds="no inspect_ai logs (*.eval, *.json)",
 ):
     """A folder (or one file) of inspect_ai logs: each log is a record."""
 

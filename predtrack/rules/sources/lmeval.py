@@ -93,7 +93,7 @@ def task_of(name: str) -> str | None:
 class LmevalSource(
     StoreSource,
     name="lmeval",
-    store="lm-eval results",
+    store="lm-eval results folder",
     holds="no lm-eval results files (results_DATE.json)",
 ):
     """A folder of lm-eval results (per-model subfolders): each results file is a record."""

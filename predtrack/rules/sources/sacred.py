@@ -92,7 +92,10 @@ def _load(path: Path, read: Callable[[Path], bytes], required: bool) -> Any:
 
 
 class SacredSource(
-    StoreSource, name="sacred", store="Sacred runs", holds="no Sacred runs (<id>/run.json)"
+    StoreSource,
+    name="sacred",
+    store="Sacred observer folder",
+    holds="no Sacred runs (<id>/run.json)",
 ):
     """A Sacred FileStorageObserver folder: each run folder is a record."""
 

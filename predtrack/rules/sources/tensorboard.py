@@ -273,7 +273,7 @@ def tensor_scalar(t: Any) -> float | None:
 class TensorboardSource(
     StoreSource,
     name="tensorboard",
-    store="TensorBoard logs",
+    store="TensorBoard log folder",
     holds="no TensorBoard event files (*tfevents*)",
 ):
     """A TensorBoard log folder (or one event file): each folder of event files is a run."""
