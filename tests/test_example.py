@@ -64,7 +64,13 @@ def test_the_example_verifies_cleanly_wherever_it_is_cloned(tmp_path: Path, run:
         if where != clone:
             where.parent.mkdir()
             shutil.move(str(clone), where)
-        report = json.loads(run("verify", "--json", "--db", str(where / "predictions.db.example")).output)
+        report = json.loads(
+            run("verify", "--json", "--db", str(where / "predictions.db.example")).output
+        )
         assert report["ok"] and report["warnings"] == [], report
-        view = json.loads(run("show", "flip", "--json", "--db", str(where / "predictions.db.example")).output)
-        assert view["rule_file"] == str(where / "examples" / "cheese_maze" / "results" / "sweep.csv")
+        view = json.loads(
+            run("show", "flip", "--json", "--db", str(where / "predictions.db.example")).output
+        )
+        assert view["rule_file"] == str(
+            where / "examples" / "cheese_maze" / "results" / "sweep.csv"
+        )

@@ -68,7 +68,12 @@ def test_the_tour_runs_as_written(clone: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREDTRACK_")}
     env["COLUMNS"] = "200"
     done = subprocess.run(
-        ["bash", "-e", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=600
+        ["bash", "-e", "-c", script],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     outputs = done.stdout.split(marker + "\n")[1:]
@@ -84,7 +89,12 @@ def test_the_python_example_runs_as_written(clone: Path) -> None:
     (folder / "example.py").write_text(code, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREDTRACK_")}
     done = subprocess.run(
-        [sys.executable, "example.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "example.py"],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cheese-maze/flip resolved 14.07" in done.stdout
