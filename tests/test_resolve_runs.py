@@ -418,3 +418,41 @@ def test_sacred(store_db: str, run: Run, tmp_path: Path) -> None:
     damage = (f"{s}#mean(result)", lambda d: garbled(d / "runs" / "2" / "run.json"))
     story(run, tmp_path, "s", observe, questions, link=(s, 15), damage=damage)
     refused(run, "sacred:data/runs/1/run.json#result", "not a Sacred FileStorageObserver folder")
+
+
+# ---------------------------------------------------------------- what `link` records
+
+
+@pytest.mark.parametrize(
+    ("fixture", "location", "rule"),
+    [
+        (
+            "mlflow",
+            "mlflow:mlflow/mlruns",
+            "mean(cheese_rate@max)[params.maze_size=25, tags.team=maze]",
+        ),
+        ("mlflow", "mlflow:mlflow/mlflow.db", "mean(cheese_rate@max)[params.maze_size=25]"),
+        ("wandb", "wandb:wandb/wandb", "mean(val_acc@max)[config.lr=0.001]"),
+        ("inspect", "inspect:inspect/logs", f"mean({ACC})[task=theory_of_mind]"),
+        ("lmeval", "lmeval:lmeval/results", f"count({SALLY})"),
+    ],
+)
+def test_files_of_holds_every_file_a_rule_reads(
+    tmp_path: Path, fixture: str, location: str, rule: str
+) -> None:
+    from predtrack.errors import InputError
+    from predtrack.rules import evaluate_rule, files_of, parse_rule, scheme_of
+
+    shutil.copytree(FIXTURES / fixture, tmp_path / fixture)
+    linked = files_of(location, tmp_path)
+    assert len({e.path for e in linked}) == len(linked)
+    for e in linked:
+        assert (e.sha256, e.size) == sha256_file(e.path)
+    ev = evaluate_rule(parse_rule(f"{location}#{rule}"), tmp_path, "quantity")
+    assert {e.path for e in ev.evidence} <= {e.path for e in linked}
+    assert scheme_of(location) == location.partition(":")[0]
+    assert scheme_of("results.json") is None and scheme_of("https://x") is None
+    with pytest.raises(InputError, match="does not exist"):
+        files_of(f"{scheme_of(location)}:{fixture}/nope", tmp_path)
+    with pytest.raises(InputError, match=r"cannot link tensorboard:.*not a TensorBoard"):
+        files_of(f"tensorboard:{location.partition(':')[2]}", tmp_path)
