@@ -182,6 +182,16 @@ def resolve_run(run: Any) -> str:
         f"{len(run.outcomes)} pending rule(s): {run.count('resolved')} "
         f"{'would resolve' if run.dry_run else 'resolved'}, {run.count('pending')} still pending, "
         f"{run.count('failed')} failed"
+        + (
+            f", {run.count('annulled')} annulled (their runs failed)"
+            if run.count("annulled")
+            else ""
+        )
+        + (
+            f", {run.count('skipped')} skipped (outside their folder)"
+            if run.count("skipped")
+            else ""
+        )
     )
     if run.already:
         summary += f"; {run.already} already resolved or annulled"

@@ -1,4 +1,4 @@
-"""The many-runs and trackers documentation runs as written, with the outputs it shows
+"""The README's many-runs and trackers sections run as written, with the outputs it shows
 (hashes, times, Hydra's DATE/TIME folders and event file names aside)."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import readme_section
+
 ROOT = Path(__file__).resolve().parents[1]
 HEX = re.compile(r"\b[0-9a-f]{12,64}\b")
 VARYING = [
@@ -21,8 +23,11 @@ VARYING = [
 ]
 
 
+SECTIONS = {"readme-trackers.md": "Trackers and eval logs", "readme-many-runs.md": "Many runs"}
+
+
 def blocks(doc: str) -> list[str]:
-    return re.findall(r"```\n(.*?)```", (ROOT / "docs" / doc).read_text(encoding="utf-8"), re.S)
+    return re.findall(r"```\n(.*?)```", readme_section(SECTIONS[doc]), re.S)
 
 
 def normal(text: str) -> list[str]:

@@ -242,6 +242,7 @@ def link(
     Examples:
       predtrack link results.json sweep.csv -e cheese-maze
       predtrack link sweep.csv -e cheese-maze --supersede     # after a legitimate re-run
+      predtrack link mlflow:mlruns -e cheese-maze             # every file of the tracker store
     """
     from predtrack.link import link as link_artifacts
 
