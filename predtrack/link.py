@@ -10,6 +10,7 @@ from typing import Any
 
 from predtrack.errors import InputError
 from predtrack.experiments import LOCK_FIELDS, lock_row
+from predtrack.output import Result
 from predtrack.paths import study_root, to_stored
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
@@ -26,7 +27,7 @@ def file_mtime(path: Path) -> datetime:
 
 
 @dataclass
-class Linked:
+class Linked(Result):
     """What `link` recorded."""
 
     experiment: str
@@ -34,9 +35,6 @@ class Linked:
     already: list[str] = field(default_factory=list)
     locked: bool = False
     head: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
 
     def text(self) -> str:
         lines = []

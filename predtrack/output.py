@@ -6,13 +6,36 @@ import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from predtrack.store.types import iso_z
 from predtrack.validate import display
 
 # A progress callback of long work: (done, total), drawn as a bar on a terminal.
 Progress = Callable[[int, int], None]
+
+
+def plain(value: Any) -> Any:
+    """A value as plain data: results and lists of them turned into dicts, paths into text."""
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    return value
+
+
+class Result:
+    """A service's result: `as_dict()` is what `--json` prints, its fields as plain data
+    (`JSON` renames the fields whose published name differs)."""
+
+    JSON: ClassVar[dict[str, str]] = {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {self.JSON.get(k, k): plain(v) for k, v in vars(self).items()}
 
 
 def local_time(value: datetime | None) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 from predtrack.errors import InputError, NotFoundError, PredtrackError
 from predtrack.forecast import ParsedForecast, describe, infer_kind, parse_forecast
-from predtrack.output import Progress
+from predtrack.output import Progress, Result
 from predtrack.paths import study_root, to_stored
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
@@ -68,7 +68,7 @@ class NewPrediction:
 
 
 @dataclass
-class RecordedPrediction:
+class RecordedPrediction(Result):
     """One prediction as recorded."""
 
     id: int
@@ -81,9 +81,6 @@ class RecordedPrediction:
     late: bool
     late_reason: str | None
     signed_with: str | None = None  # the fingerprint of the key that signed it
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
 
 
 @dataclass

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from predtrack.errors import InputError, PredtrackError
 from predtrack.experiments import LOCK_FIELDS, lock_row
 from predtrack.manual import ManualOutcome, manual_value
-from predtrack.output import Progress
+from predtrack.output import Progress, Result
 from predtrack.paths import from_stored, study_root, to_stored
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
@@ -30,7 +30,7 @@ __all__ = ["ManualOutcome", "Outcome", "ResolveRun", "resolve_manual", "resolve_
 
 
 @dataclass
-class Outcome:
+class Outcome(Result):
     """What happened to one question in a `resolve` run."""
 
     question_id: int
@@ -47,12 +47,9 @@ class Outcome:
     evidence: int = 0
     late_marked: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
 
 @dataclass
-class ResolveRun:
+class ResolveRun(Result):
     """The result of `resolve` without a question: every pending rule evaluated."""
 
     outcomes: list[Outcome] = field(default_factory=list)
@@ -68,14 +65,7 @@ class ResolveRun:
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "head": self.head,
-            "already_resolved": self.already,
-            "without_rule": self.without_rule,
-            "questions": [o.as_dict() for o in self.outcomes],
-        }
+    JSON: ClassVar[dict[str, str]] = {"already": "already_resolved", "outcomes": "questions"}
 
     def text(self) -> str:
         from predtrack.render import resolve_run

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from predtrack.errors import InputError, StoreError
+from predtrack.output import Result
 from predtrack.paths import study_root
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
@@ -32,14 +33,11 @@ def export_lines(store: Store) -> Iterator[str]:
 
 
 @dataclass
-class Imported:
+class Imported(Result):
     """What `import` rebuilt."""
 
     entries: int
     head: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"entries": self.entries, "head": self.head}
 
     def text(self) -> str:
         return f"Imported {self.entries} ledger entries; head {self.head}"

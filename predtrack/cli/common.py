@@ -102,13 +102,15 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {display(message)}", err=True)
 
 
-def _store(db: str | None) -> Any:
-    from predtrack.store.schema import open_store
+def open_store(db: str | None) -> Any:
+    """The store named by --db (or its defaults), checked to be at the newest schema."""
+    from predtrack.store import schema
 
-    return open_store(db)
+    return schema.open_store(db)
 
 
-def _user(by: str | None) -> str:
+def user(by: str | None) -> str:
+    """Who is acting: --by, else PREDTRACK_USER, git or the OS user."""
     from predtrack.identity import current_user
 
     return current_user(by)

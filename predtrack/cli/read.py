@@ -8,15 +8,7 @@ from typing import Any
 
 import click
 
-from predtrack.cli.common import (
-    _store,
-    _user,
-    by_option,
-    db_option,
-    json_option,
-    show,
-    warn,
-)
+from predtrack.cli import common
 from predtrack.vocabulary import GROUPINGS, KINDS
 
 # --- reading ---
@@ -30,9 +22,9 @@ from predtrack.vocabulary import GROUPINGS, KINDS
 @click.option("--kind", type=click.Choice(KINDS))
 @click.option("--tag", help="Only questions with this tag.")
 @click.option("--reveal", is_flag=True, help="Show others' predictions on open questions too.")
-@by_option
-@json_option
-@db_option
+@common.by_option
+@common.json_option
+@common.db_option
 def list_command(
     experiment: str | None,
     status: str | None,
@@ -54,8 +46,8 @@ def list_command(
     from predtrack.render import question_list
 
     views = list_questions(
-        _store(db),
-        viewer=_user(by),
+        common.open_store(db),
+        viewer=common.user(by),
         reveal=reveal,
         experiment=experiment,
         status=status,
@@ -63,7 +55,7 @@ def list_command(
         tag=tag,
     )
     if as_json:
-        show(views, True)
+        common.show(views, True)
     else:
         click.echo(question_list(views))
 
@@ -74,9 +66,9 @@ def list_command(
 @click.option(
     "--reveal", is_flag=True, help="Show others' predictions even if you have not predicted."
 )
-@by_option
-@json_option
-@db_option
+@common.by_option
+@common.json_option
+@common.db_option
 def show_command(
     question: str,
     experiment: str | None,
@@ -92,25 +84,29 @@ def show_command(
 
     \b
     Example:
-      predtrack show flip
-      predtrack show cheese-maze/flip --json
+      predtrack common.show flip
+      predtrack common.show cheese-maze/flip --json
     """
     from predtrack.questions import show_question
     from predtrack.render import question_detail
 
     view = show_question(
-        _store(db), question, viewer=_user(by), reveal=reveal, experiment=experiment
+        common.open_store(db),
+        question,
+        viewer=common.user(by),
+        reveal=reveal,
+        experiment=experiment,
     )
     if as_json:
-        show(view, True)
+        common.show(view, True)
     else:
         click.echo(question_detail(view))
 
 
 @click.command()
 @click.option("--full", is_flag=True, help="All 64 hex digits instead of 16.")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def head(full: bool, as_json: bool, db: str | None) -> None:
     """Print the ledger head digest SEQ:HEX to publish.
 
@@ -123,10 +119,10 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
     """
     from predtrack.integrity import head as ledger_head
 
-    value = ledger_head(_store(db), full=full)
+    value = ledger_head(common.open_store(db), full=full)
     if as_json:
         seq, digest = value.split(":")
-        show({"head": value, "seq": int(seq), "hash": digest}, True)
+        common.show({"head": value, "seq": int(seq), "hash": digest}, True)
     else:
         click.echo(value)
 
@@ -139,8 +135,8 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
     "--tsa-ca", type=click.Path(path_type=Path), help="CA certificates (PEM) of the TSAs."
 )
 @click.option("--git", "git_repo", metavar="REPO", help="A repository with anchor commits.")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def verify(
     against: str | None, tsa_ca: Path | None, git_repo: str | None, as_json: bool, db: str | None
 ) -> None:
@@ -155,11 +151,11 @@ def verify(
     """
     from predtrack.integrity import verify as run_verify
 
-    result = run_verify(_store(db), against=against, tsa_ca=tsa_ca, git=git_repo)
+    result = run_verify(common.open_store(db), against=against, tsa_ca=tsa_ca, git=git_repo)
     if not as_json:
         for message in result.warnings:
-            warn(message)
-    show(result, as_json)
+            common.warn(message)
+    common.show(result, as_json)
     if not result.ok:
         sys.exit(1)
 
@@ -188,8 +184,8 @@ def verify(
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
 @click.option("--wide", is_flag=True, help="Every column and CI, however wide the terminal.")
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def score(wide: bool, as_json: bool, db: str | None, **options: Any) -> None:
     """Score resolved questions: Brier, log, CORP MCB/DSC/UNC, CRPS, coverage, skill.
 
@@ -206,9 +202,9 @@ def score(wide: bool, as_json: bool, db: str | None, **options: Any) -> None:
     from predtrack.render import comparison_table, score_table
     from predtrack.score import score_report
 
-    document = score_report(_store(db), **options)
+    document = score_report(common.open_store(db), **options)
     if as_json:
-        show(document, True)
+        common.show(document, True)
         return
     click.echo(score_table(document, wide=wide))
     if "comparison" in document:
@@ -240,7 +236,7 @@ def score(wide: bool, as_json: bool, db: str | None, **options: Any) -> None:
     help="Write to a file, not stdout.",
 )
 @click.option("--include-late", is_flag=True, help="With --scored: score late predictions too.")
-@db_option
+@common.db_option
 def export_command(
     fmt: str, scored: bool, raw: bool, output: Path | None, include_late: bool, db: str | None
 ) -> None:
@@ -256,7 +252,7 @@ def export_command(
     """
     from predtrack.output import write_lines
 
-    store = _store(db)
+    store = common.open_store(db)
     if fmt == "csv":
         if not scored:
             raise click.UsageError("--format csv exports scored predictions: add --scored")
@@ -274,8 +270,8 @@ def export_command(
 
 @click.command("import")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def import_command(source: Path, as_json: bool, db: str | None) -> None:
     """Rebuild an empty store from `predtrack export` output, checking the chain line by line.
 
@@ -289,7 +285,7 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
     from predtrack.transfer import import_export, read_export_file
 
     entries = read_export_file(source)  # checked before anything is created
-    show(import_export(db, entries), as_json)
+    common.show(import_export(db, entries), as_json)
 
 
 @click.command()
@@ -338,8 +334,8 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
     help="Also write every figure into DIR as a standalone SVG file (legend and colours "
     "inline), and as a PDF when rsvg-convert (Debian: librsvg2-bin) is on PATH.",
 )
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def report(output: Path, questions: str, as_json: bool, db: str | None, **options: Any) -> None:
     """Write the HTML calibration and resolution report, one self-contained file.
 
@@ -365,7 +361,7 @@ def report(output: Path, questions: str, as_json: bool, db: str | None, **option
     else:
         raise InputError(f"--questions {questions!r}: expected a number >= 0 or 'all'")
     chosen = ReportOptions(questions=limit, **options)
-    store = _store(db)
+    store = common.open_store(db)
     progress = None
     if sys.stderr.isatty():
 
@@ -376,12 +372,14 @@ def report(output: Path, questions: str, as_json: bool, db: str | None, **option
     if progress is not None:
         click.echo("\r\033[K", nl=False, err=True)
     if not result.verified:
-        warn(
+        common.warn(
             f"verification FAILED ({result.problems} problem(s)); the report says so in red. "
             "Run `predtrack verify` for details."
         )
     if as_json:
-        show({"path": str(result.path), "size": result.size, "verified": result.verified}, True)
+        common.show(
+            {"path": str(result.path), "size": result.size, "verified": result.verified}, True
+        )
     else:
         click.echo(str(result.path))
 

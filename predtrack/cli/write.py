@@ -9,17 +9,7 @@ from typing import Any
 
 import click
 
-from predtrack.cli.common import (
-    PredtrackGroup,
-    _store,
-    _user,
-    by_option,
-    db_option,
-    json_option,
-    progress_bar,
-    show,
-    warn,
-)
+from predtrack.cli import common
 from predtrack.vocabulary import KINDS
 
 # --- writing predictions ---
@@ -78,9 +68,9 @@ from predtrack.vocabulary import KINDS
     is_flag=True,
     help="Store only a commitment; the forecast stays in your openings file until `reveal`.",
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def predict(
     args: tuple[str, ...],
     question_ref: str | None,
@@ -113,7 +103,7 @@ def predict(
         # Unknown options are let through so that "-5 to 5" or -0.1 can be forecasts.
         if arg.startswith("-") and not re.match(r"^-[\d.]", arg):
             raise click.NoSuchOption(arg.split("=")[0])
-    user = _user(by)
+    user = common.user(by)
     descriptions: dict[str, str] = {}
     if bulk_file is not None:
         if args or question_ref:
@@ -132,21 +122,21 @@ def predict(
                 "or --question KEY FORECAST; or --file FILE"
             )
         questions, predictions = one(args[1], by=user, title=args[0], **options)
-    with progress_bar("Parsing forecasts") as progress:
+    with common.progress_bar("Parsing forecasts") as progress:
         result = register(
-            _store(db), questions, predictions, by=user, descriptions=descriptions,
+            common.open_store(db), questions, predictions, by=user, descriptions=descriptions,
             progress=progress, sign=sign, sealed=sealed,
         )  # fmt: skip
     for message in result.warnings:
-        warn(message)
-    show(result, as_json)
+        common.warn(message)
+    common.show(result, as_json)
 
 
 @click.command()
 @click.argument("name")
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def lock(name: str, as_json: bool, by: str | None, db: str | None) -> None:
     """Lock an experiment: predictions made after this are recorded as late.
 
@@ -156,10 +146,10 @@ def lock(name: str, as_json: bool, by: str | None, db: str | None) -> None:
     """
     from predtrack.experiments import lock_experiment
 
-    show(lock_experiment(_store(db), name, by=_user(by)), as_json)
+    common.show(lock_experiment(common.open_store(db), name, by=common.user(by)), as_json)
 
 
-@click.group(cls=PredtrackGroup)
+@click.group(cls=common.PredtrackGroup)
 def experiment() -> None:
     """Experiments: `experiment add`, `experiment list`."""
 
@@ -167,9 +157,9 @@ def experiment() -> None:
 @experiment.command("add")
 @click.argument("name")
 @click.option("--description", "-d", help="What the experiment is about.")
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def experiment_add(
     name: str, description: str | None, as_json: bool, by: str | None, db: str | None
 ) -> None:
@@ -181,16 +171,16 @@ def experiment_add(
     """
     from predtrack.experiments import add_experiment
 
-    row = add_experiment(_store(db), name, description=description, by=_user(by))
+    row = add_experiment(common.open_store(db), name, description=description, by=common.user(by))
     if as_json:
-        show({"name": row.name, "id": row.id, "created_at": row.created_at}, True)
+        common.show({"name": row.name, "id": row.id, "created_at": row.created_at}, True)
     else:
         click.echo(f"Created experiment {name}")
 
 
 @experiment.command("list")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def experiment_list(as_json: bool, db: str | None) -> None:
     """List experiments with their counts and lock times.
 
@@ -201,9 +191,9 @@ def experiment_list(as_json: bool, db: str | None) -> None:
     from predtrack.experiments import list_experiments
     from predtrack.render import experiment_list as render
 
-    rows = list_experiments(_store(db))
+    rows = list_experiments(common.open_store(db))
     if as_json:
-        show(rows, True)
+        common.show(rows, True)
     else:
         click.echo(render(rows))
 
@@ -225,9 +215,9 @@ def experiment_list(as_json: bool, db: str | None) -> None:
     is_flag=True,
     help="A file linked before has changed: record it as replacing the old one.",
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def link(
     locations: tuple[str, ...],
     experiment: str,
@@ -247,9 +237,13 @@ def link(
     from predtrack.link import link as link_artifacts
 
     result = link_artifacts(
-        _store(db), list(locations), experiment=experiment, by=_user(by), supersede=supersede
+        common.open_store(db),
+        list(locations),
+        experiment=experiment,
+        by=common.user(by),
+        supersede=supersede,
     )
-    show(result, as_json)
+    common.show(result, as_json)
 
 
 @click.command()
@@ -289,9 +283,9 @@ def link(
     is_flag=True,
     help="With --correct: evaluate the question's rule again on today's files.",
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def resolve(
     question: str | None, as_json: bool, by: str | None, db: str | None, **options: Any
 ) -> None:
@@ -317,9 +311,11 @@ def resolve(
     from predtrack.resolve import ResolveRun
     from predtrack.resolve import resolve as run_resolve
 
-    with progress_bar("Reading results") as progress:
-        result = run_resolve(_store(db), question, by=_user(by), progress=progress, **options)
-    show(result, as_json)
+    with common.progress_bar("Reading results") as progress:
+        result = run_resolve(
+            common.open_store(db), question, by=common.user(by), progress=progress, **options
+        )
+    common.show(result, as_json)
     if isinstance(result, ResolveRun) and result.failed:
         sys.exit(1)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from predtrack.errors import InputError, StoreError
+from predtrack.output import Result
 from predtrack.store.engine import SQLITE_MAGIC, Location, Store, describe_db_error, locate
 
 # Every revision in migrations/versions, oldest first. A test keeps this equal to alembic's
@@ -146,21 +147,13 @@ def _run_migrations(location: Location, target: str = "head") -> None:
 
 
 @dataclass
-class InitResult:
+class InitResult(Result):
     """What `init` did."""
 
     database: str
     revision: str
     created: bool
     journal: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "revision": self.revision,
-            "created": self.created,
-            "journal": self.journal,
-        }
 
 
 def _init_sqlite(path: Path, fill: Callable[[str], None] | None = None) -> str:
@@ -227,21 +220,13 @@ def init_store(db: str | None = None, *, fill: Callable[[str], None] | None = No
 
 
 @dataclass
-class UpgradeResult:
+class UpgradeResult(Result):
     """What `db upgrade` did."""
 
     database: str
     before: str | None
     after: str
     backup: Path | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "before": self.before,
-            "after": self.after,
-            "backup": str(self.backup) if self.backup else None,
-        }
 
 
 def upgrade_store(db: str | None = None, *, target: str = "head") -> UpgradeResult:
