@@ -330,33 +330,32 @@ def _mark_late(predictions: Sequence[Prediction], ev: Any) -> list[Prediction]:
     return late
 
 
+PENDING_OPTIONS = ("experiment", "dry_run", "final", "allow_outside")
+
+
 def resolve(
     store: Store,
     question: str | None = None,
     *,
     by: str,
-    experiment: str | None = None,
-    dry_run: bool = False,
-    final: bool = False,
-    allow_outside: bool = False,
     progress: Progress | None = None,
-    **manual: Any,
+    **options: Any,
 ) -> ResolveRun | ManualResolution:
-    """`resolve`: every pending rule (no question), or one question by hand (`manual`: value,
-    yes, category, successes, trials, annul, correct, rerun — as `ManualOutcome`)."""
-    given = ManualOutcome(**manual)
+    """`resolve`: every pending rule (no question; `experiment`, `dry_run`, `final`,
+    `allow_outside`), or one question by hand (`value`, `yes`, `category`, `successes`,
+    `trials`, `annul`, `correct`, `rerun` — as `ManualOutcome`)."""
+    pending = {k: options.pop(k) for k in PENDING_OPTIONS if k in options}
+    given = ManualOutcome(**options)
     if question is None:
         if given.has_value() or given.annul or given.correct or given.rerun:
             raise InputError("manual outcomes need the QUESTION they resolve")
-        return resolve_pending(
-            store, by=by, experiment=experiment, dry_run=dry_run, final=final,
-            allow_outside=allow_outside, progress=progress,
-        )  # fmt: skip
-    if dry_run or final:
+        return resolve_pending(store, by=by, progress=progress, **pending)
+    if pending.get("dry_run") or pending.get("final"):
         raise InputError("--dry-run and --final apply to resolving all pending rules (no QUESTION)")
     return resolve_manual(
-        store, question, given, by=by, experiment=experiment, allow_outside=allow_outside
-    )
+        store, question, given, by=by, experiment=pending.get("experiment"),
+        allow_outside=bool(pending.get("allow_outside")),
+    )  # fmt: skip
 
 
 # --- one question by hand ---

@@ -58,11 +58,7 @@ from predtrack.vocabulary import KINDS
 @click.option("--ci", nargs=2, metavar="LO HI", help="Interval around a point forecast.")
 @click.option("--log", is_flag=True, help="Fit the interval on the log scale (lognormal).")
 @click.option("--normalize", is_flag=True, help="Rescale category probabilities to sum to 1.")
-@click.option(
-    "--sign",
-    is_flag=True,
-    help="Sign your forecasts with your registered SSH key (ssh-agent or $PREDTRACK_SSH_KEY).",
-)
+@click.option("--sign", is_flag=True, help="Sign with your SSH key (agent or $PREDTRACK_SSH_KEY).")
 @click.option(
     "--sealed",
     is_flag=True,
@@ -255,11 +251,7 @@ def link(
     help="Only this experiment (or where to look up QUESTION).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be resolved; write nothing.")
-@click.option(
-    "--final",
-    is_flag=True,
-    help="Declare the experiment's runs complete: missing runs count as failed.",
-)
+@click.option("--final", is_flag=True, help="The runs are complete: missing runs count as failed.")
 @click.option(
     "--allow-outside",
     is_flag=True,

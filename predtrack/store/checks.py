@@ -14,18 +14,9 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from predtrack import validate
 from predtrack.errors import InputError
 from predtrack.store.tables import BOOL, DOMAIN, INT, REAL, TEXT, TIME, Column
-from predtrack.validate import (
-    check_categories,
-    check_name,
-    check_note,
-    check_rule_text,
-    check_slug,
-    check_tags,
-    check_text,
-    check_unit,
-)
 from predtrack.vocabulary import FAMILIES, IF_RUN_FAILS, KINDS
 
 ID_MAX = 2**31 - 1  # integer ids are 32-bit on PostgreSQL
@@ -353,7 +344,7 @@ class Checker:
 
     def _name(self, value: Any, table: str, field: str) -> None:
         if type(value) is not str or value not in self.good_names:
-            _user_text(check_name, value, table, field)
+            _user_text(validate.check_name, value, table, field)
             self.good_names.add(value)
 
     def _refers(
@@ -369,12 +360,12 @@ class Checker:
 
     def _experiments(self, row: dict[str, Any], body: Mapping[str, Any]) -> None:
         t = "experiments"
-        _user_text(lambda v: check_slug(v, "experiment name"), row["name"], t, "name")
+        _user_text(lambda v: validate.check_slug(v, "experiment name"), row["name"], t, "name")
         if row["name"] in self.experiment_names:
             raise Bad(t, "name", f"experiment {row['name']!r} exists already")
         self.experiment_names.add(row["name"])
         self._name(row["created_by"], t, "created_by")
-        _user_text(check_note, row.get("description"), t, "description")
+        _user_text(validate.check_note, row.get("description"), t, "description")
         if row.get("locked_at") is not None:
             raise Bad(t, "locked_at", "an experiment is created unlocked; `lock` locks it")
 
@@ -382,17 +373,17 @@ class Checker:
         t = "questions"
         if row["kind"] not in KINDS:
             raise Bad(t, "kind", f"unknown kind {_clip(row['kind'])}")
-        _user_text(lambda v: check_text(v, "title", limit=2000), row["title"], t, "title")
+        _user_text(lambda v: validate.check_text(v, "title", limit=2000), row["title"], t, "title")
         self._name(row["created_by"], t, "created_by")
         if row.get("key") is not None:
-            _user_text(lambda v: check_slug(v, "question key"), row["key"], t, "key")
+            _user_text(lambda v: validate.check_slug(v, "question key"), row["key"], t, "key")
             if (row["experiment_id"], row["key"]) in self.question_keys:
                 raise Bad(t, "key", f"question key {row['key']!r} exists already")
             self.question_keys.add((row["experiment_id"], row["key"]))
-        for field, check in (("unit", check_unit), ("note", check_note)):
+        for field, check in (("unit", validate.check_unit), ("note", validate.check_note)):
             _user_text(check, row.get(field), t, field)
         if row.get("rule") is not None:
-            _user_text(check_rule_text, row["rule"], t, "rule")
+            _user_text(validate.check_rule_text, row["rule"], t, "rule")
         if row.get("if_run_fails") not in (None, *IF_RUN_FAILS):
             raise Bad(t, "if_run_fails", f"if_run_fails {_clip(row['if_run_fails'])} is unknown")
         lo, hi = row.get("lower"), row.get("upper")
@@ -402,7 +393,7 @@ class Checker:
         if row["kind"] == "categorical":
             if not isinstance(categories, list) or len(categories) < 2:
                 raise Bad(t, "categories", "a categorical question needs two or more categories")
-            _user_text(check_categories, categories, t, "categories")
+            _user_text(validate.check_categories, categories, t, "categories")
             if [c.strip() for c in categories] != categories:
                 raise Bad(t, "categories", "category names are stored without surrounding spaces")
         elif categories is not None:
@@ -410,7 +401,7 @@ class Checker:
         tags = row["tags"]
         if not isinstance(tags, list):
             raise Bad(t, "tags", "tags must be a list")
-        _user_text(check_tags, tags, t, "tags")
+        _user_text(validate.check_tags, tags, t, "tags")
 
     def _keys(self, row: dict[str, Any], body: Mapping[str, Any]) -> None:
         from predtrack.proofs.keys import parse_public_key
@@ -441,7 +432,7 @@ class Checker:
         t = "predictions"
         question = self.rows["questions"][row["question_id"]]
         self._name(row["forecaster"], t, "forecaster")
-        _user_text(check_note, row.get("note"), t, "note")
+        _user_text(validate.check_note, row.get("note"), t, "note")
         check_distribution(row["distribution"], question["kind"], question.get("categories"))
         committed = row.get("commitment_id") is not None
         if not committed and row["made_at"] != body["at"]:
@@ -547,7 +538,7 @@ class Checker:
                     table, name, f"{name} {value!r} is not the time of its entry ({body['at']!r})"
                 )
             if name in ("lock_reason", "late_reason"):
-                _user_text(check_note, value, table, name)
+                _user_text(validate.check_note, value, table, name)
             if name == "late" and value is not True:
                 raise Bad(table, name, "an update only ever marks a prediction late")
         target.update(change)
