@@ -1,16 +1,19 @@
 """Benchmark the tracker sources: a 1,000,000-scalar TensorBoard event file, and a 1,000-run MLflow store.
 
-    .venv/bin/python benchmarks/bench_trackers.py [--skip-official]
+    .venv/bin/python benchmarks/bench_trackers.py [--skip-official] [--only tensorboard|mlflow]
 
 1. TensorBoard: one event file of 1,000,000 scalars in one tag (events serialized with
    TensorBoard's own protobuf classes, framed as TFRecords), reduced with `@max` through
-   `TensorboardSource` in a child process whose peak RSS is reported (targets: <= 3 s,
+   the rule `tensorboard:tb#val_acc@max` (`evaluate_rule`, as `predtrack resolve` reads it) in a child process whose peak RSS is reported (targets: <= 3 s,
    <= 200 MB). Then the same file through TensorBoard's own `EventFileLoader`, in the
    same run (`--skip-official` leaves it out: it takes about 30 s).
 2. MLflow: a SQLite store and a file store of 1,000 runs (5 sizes x 200 seeds, 5 metric
    steps each) laid out as MLflow writes them, resolved for 100 questions (the mean of
-   `cheese_rate@max` over one size's runs) through `MlflowSource` (target: <= 3 s); and
-   with the MLflow client when it is installed in this interpreter.
+   `cheese_rate@max` over one size's runs) through `evaluate_rule` with one ReadCache, as
+   `predtrack resolve` does (target: <= 3 s), then the whole `resolve` (through the API the
+   CLI calls: evaluation, evidence rows and the ledger entry on a SQLite store). Baselines: plain Python reading the file
+   store for each question, and the MLflow client when it is installed in this
+   interpreter (`pip install mlflow-skinny`).
 """
 
 from __future__ import annotations
@@ -56,16 +59,11 @@ def write_event_file(path: Path, n: int) -> float:
 
 CHILD = """
 import resource, sys, time
-from pathlib import Path
-from predtrack.rules.base import Run, Target
-from predtrack.rules.files import Reader
-from predtrack.rules.sources.tensorboard import TensorboardSource
-p = Path(sys.argv[1])
+from predtrack.rules import evaluate_rule, parse_rule
 t = time.perf_counter()
-target = Target(p, p.name, Run(".", p.name), frozenset({"val_acc"}))
-(chunk,) = TensorboardSource(target, Reader(p.parent)).chunks()
-best = max(pt.value for pt in chunk.run.series["val_acc"])
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, best)
+ev = evaluate_rule(parse_rule("tensorboard:tb#val_acc@max"), sys.argv[1], "quantity")
+took = time.perf_counter() - t
+print(took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, ev.value)
 """
 
 
@@ -77,11 +75,11 @@ def bench_tensorboard(tmp: Path, official: bool) -> None:
     truth = write_event_file(f, N_SCALARS)
     print(f"tensorboard: wrote {N_SCALARS:,} scalars ({f.stat().st_size / 1e6:.0f} MB) "
           f"in {time.perf_counter() - t:.1f} s")  # fmt: skip
-    out = subprocess.run([sys.executable, "-c", CHILD, str(tmp / "tb")], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, str(tmp)], capture_output=True,
                          text=True, check=True, cwd=ROOT)  # fmt: skip
     secs, rss, best = out.stdout.split()
     ok = float(best) == truth
-    print(f"  TensorboardSource @max: {float(secs):.2f} s, peak RSS {float(rss):.0f} MB, "
+    print(f"  rule tensorboard:tb#val_acc@max: {float(secs):.2f} s, peak RSS {float(rss):.0f} MB, "
           f"max {'correct' if ok else 'WRONG'} (targets 3 s, 200 MB)")  # fmt: skip
     if not official:
         return
@@ -124,15 +122,19 @@ def make_file_store(root: Path) -> None:
     exp = root / "1"
     exp.mkdir(parents=True)
     (exp / "meta.yaml").write_text(
-        "experiment_id: '1'\nlifecycle_stage: active\nname: cheese-maze\n"
+        f"artifact_location: {exp.as_uri()}\ncreation_time: 1772323200000\nexperiment_id: '1'\n"
+        "last_update_time: 1772323200000\nlifecycle_stage: active\nname: cheese-maze\n"
+        "workspace: default\n"
     )
     for i, (rid, size, seed, start) in enumerate(_runs()):
         d = exp / rid
-        for sub in ("metrics", "params", "tags"):
+        for sub in ("metrics", "params", "tags", "artifacts"):
             (d / sub).mkdir(parents=True)
-        (d / "meta.yaml").write_text(
-            f"experiment_id: '1'\nlifecycle_stage: active\nrun_id: {rid}\n"
-            f"run_name: m{size}-s{seed}-{i}\nstart_time: {start}\nstatus: 3\n"
+        (d / "meta.yaml").write_text(  # every key MLflow 3.17 writes, so its client reads it
+            f"artifact_uri: {(d / 'artifacts').as_uri()}\nend_time: {start + 1000}\n"
+            f"entry_point_name: ''\nexperiment_id: '1'\nlifecycle_stage: active\n"
+            f"run_id: '{rid}'\nrun_name: m{size}-s{seed}-{i}\nsource_name: ''\nsource_type: 4\n"
+            f"source_version: ''\nstart_time: {start}\nstatus: 3\ntags: []\nuser_id: bench\n"
         )
         (d / "params" / "maze_size").write_text(str(size))
         (d / "params" / "seed").write_text(str(seed))
@@ -151,24 +153,48 @@ def _value(size: int, seed: int, step: int) -> float:
     return round(1.0 / size + 0.001 * seed + [0.0, 0.05, 0.12, 0.15, 0.11][step], 6)
 
 
-def answer(path: Path, size: int) -> float:
-    """One question: mean over the runs of one size of each run's best cheese_rate."""
-    from predtrack.rules.base import Run, Target
-    from predtrack.rules.files import Reader
-    from predtrack.rules.sources.mlflow import MlflowSource
+def forget_parsed_databases() -> None:
+    """Each measurement starts cold: the MLflow source keeps its last parsed mlflow.db."""
+    from predtrack.rules.sources import mlflow
 
-    target = Target(
-        path, path.name, Run(".", path.name), frozenset({"cheese_rate", "params.maze_size"})
-    )
-    reader = Reader(path.parent)
-    bests = [
-        max(p.value for p in c.run.series["cheese_rate"])
-        for c in MlflowSource(target, reader).chunks()
-        if c.run.fields.get("params.maze_size") == str(size) and c.run.status == "finished"
-    ]
-    reader.check_unchanged()
-    assert len(reader.evidence()) >= 1
-    return sum(bests) / len(bests)
+    mlflow._DB_CACHE.clear()
+
+
+def rule(store: str, size: int) -> str:
+    """One question: the mean over one size's 200 runs of each run's best cheese_rate."""
+    return f"mlflow:{store}#mean(cheese_rate@max, runs=200)[params.maze_size={size}]"
+
+
+def resolve_all(tmp: Path, store: str, expected: dict[int, float]) -> float:
+    """100 questions through `evaluate_rule` with one ReadCache, as `predtrack resolve` does."""
+    from predtrack.rules import ReadCache, evaluate_rule, parse_rule
+
+    forget_parsed_databases()
+    t = time.perf_counter()
+    cache = ReadCache()
+    for q in range(N_QUESTIONS):
+        size = SIZES[q % len(SIZES)]
+        ev = evaluate_rule(parse_rule(rule(store, size)), tmp, "quantity", cache=cache)
+        assert abs(float(ev.value) - expected[size]) < 1e-9, (ev.value, expected[size])
+        assert len(ev.evidence) >= 1
+    return time.perf_counter() - t
+
+
+def resolve_store(tmp: Path, store: str) -> float:
+    """`resolve` of 100 registered questions, through the API the CLI calls, on a new store."""
+    import predtrack
+
+    study = predtrack.open(tmp / f"{store}.predictions.db", user="bench")
+    for q in range(N_QUESTIONS):
+        study.predict(f"q{q}", "0.2 to 0.8", kind="quantity", experiment="cheese-maze",
+                      rule=rule(store, SIZES[q % len(SIZES)]), rule_dir=tmp)  # fmt: skip
+    forget_parsed_databases()
+    t = time.perf_counter()
+    done = study.resolve()
+    took = time.perf_counter() - t
+    assert done.count("resolved") == N_QUESTIONS, done.text()
+    study.close()
+    return took
 
 
 def bench_mlflow(tmp: Path) -> None:
@@ -177,37 +203,53 @@ def bench_mlflow(tmp: Path) -> None:
     make_file_store(store)
     expected = {s: sum(max(_value(s, seed, k) for k in range(5)) for seed in range(200)) / 200
                 for s in SIZES}  # fmt: skip
-    for label, path in (("mlflow.db", db), ("mlruns file store", store)):
-        t = time.perf_counter()
-        for q in range(N_QUESTIONS):
-            size = SIZES[q % len(SIZES)]
-            assert abs(answer(path, size) - expected[size]) < 1e-9
-        print(f"mlflow: {N_RUNS} runs, {N_QUESTIONS} questions, {label}: "
-              f"{time.perf_counter() - t:.2f} s (target 3 s)")  # fmt: skip
+    for label in ("mlflow.db", "mlruns"):
+        took = resolve_all(tmp, label, expected)
+        print(f"mlflow: {N_RUNS} runs, {N_QUESTIONS} questions, {label}: {took:.2f} s "
+              "(target 3 s)")  # fmt: skip
+    for label in ("mlflow.db", "mlruns"):
+        took = resolve_store(tmp, label)
+        print(f"  predtrack resolve (the whole command: 100 resolutions and their evidence "
+              f"written to a SQLite store), {label}: {took:.2f} s")  # fmt: skip
+    t = time.perf_counter()
+    for q in range(N_QUESTIONS):  # baseline: plain Python reading the file store each time
+        size = SIZES[q % len(SIZES)]
+        bests = []
+        for run in (store / "1").iterdir():
+            if run.is_dir() and (run / "params" / "maze_size").read_text() == str(size):
+                lines = (run / "metrics" / "cheese_rate").read_text().split("\n")
+                bests.append(max(float(line.split()[1]) for line in lines if line))
+        assert abs(sum(bests) / len(bests) - expected[size]) < 1e-9
+    print(f"  plain Python over the file store, every question reading it again: "
+          f"{time.perf_counter() - t:.2f} s")  # fmt: skip
     try:
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
         from mlflow.tracking import MlflowClient
     except ImportError:
         print("  the MLflow client is not installed in this interpreter: no comparison")
         return
-    t = time.perf_counter()
-    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
-    for q in range(N_QUESTIONS):
-        size = SIZES[q % len(SIZES)]
-        runs = client.search_runs(["1"], f"params.maze_size = '{size}'", max_results=1000)
-        bests = [max(m.value for m in client.get_metric_history(r.info.run_id, "cheese_rate"))
-                 for r in runs]  # fmt: skip
-        assert abs(sum(bests) / len(bests) - expected[size]) < 1e-9
-    print(f"  MlflowClient on mlflow.db: {time.perf_counter() - t:.2f} s")
+    for label, uri in (("mlflow.db", f"sqlite:///{db}"), ("mlruns", store.as_uri())):
+        t = time.perf_counter()
+        client = MlflowClient(tracking_uri=uri)
+        for q in range(N_QUESTIONS):
+            size = SIZES[q % len(SIZES)]
+            runs = client.search_runs(["1"], f"params.maze_size = '{size}'", max_results=1000)
+            bests = [max(m.value for m in client.get_metric_history(r.info.run_id, "cheese_rate"))
+                     for r in runs]  # fmt: skip
+            assert abs(sum(bests) / len(bests) - expected[size]) < 1e-9
+        print(f"  MlflowClient on {label}: {time.perf_counter() - t:.2f} s")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-official", action="store_true", help="leave out EventFileLoader")
+    ap.add_argument("--only", choices=("tensorboard", "mlflow"), help="run one of the two")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        bench_tensorboard(Path(d), not args.skip_official)
-        bench_mlflow(Path(d))
+        if args.only != "mlflow":
+            bench_tensorboard(Path(d), not args.skip_official)
+        if args.only != "tensorboard":
+            bench_mlflow(Path(d))
 
 
 if __name__ == "__main__":

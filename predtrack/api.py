@@ -17,7 +17,15 @@ from predtrack.errors import InputError
 
 
 class Table(list[Any]):
-    """Rows (dicts) that a notebook shows as an HTML table; `pandas` gives a DataFrame instead."""
+    """Rows (dicts) that a notebook shows as an HTML table; `pandas` gives a DataFrame instead.
+
+    `table["brier"]` is a column (a list), as on a DataFrame.
+    """
+
+    def __getitem__(self, item: Any) -> Any:
+        if isinstance(item, str):
+            return [row.get(item) for row in self]
+        return super().__getitem__(item)
 
     def _repr_html_(self) -> str:
         from predtrack.notebook import rows_html
@@ -129,43 +137,21 @@ class Study:
         `rule` paths are relative to `rule_dir`, by default the current directory. `sign`:
         sign it with your registered SSH key; `sealed`: store only a commitment (`reveal` later).
         """
-        from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
+        from predtrack.predict import one, register
 
         user = self._by(by)
-        options: dict[str, Any] = {
-            "level": level,
-            "ci": ci,
-            "log": log,
-            "normalize": normalize,
-            "note": note,
-        }
-        if question is not None:
-            if forecast is None and title is not None:
-                title, forecast = None, title
-            if title is not None or forecast is None:
-                raise InputError("with question= give only the forecast")
-            prediction = NewPrediction(
-                str(question), user, forecast, experiment=experiment, **options
-            )
-            return register(self.store, [], [prediction], by=user, sign=sign, sealed=sealed)
-        if title is None or forecast is None:
+        if question is not None and forecast is None:
+            title, forecast = None, title
+        if forecast is None:
             raise InputError("give a title and a forecast, or question= and a forecast")
-        spec = NewQuestion(
-            experiment=experiment or DEFAULT_EXPERIMENT,
-            title=title,
-            kind=kind,
-            key=key,
-            unit=unit,
-            tags=list(tags),
-            bounds=bounds,
-            ordered=ordered,
-            categories=categories,
-            rule=rule,
-            rule_dir=str(Path(rule_dir or os.getcwd()).absolute()),
-            if_run_fails=if_run_fails,
-        )
-        prediction = NewPrediction(spec, user, forecast, **options)
-        return register(self.store, [spec], [prediction], by=user, sign=sign, sealed=sealed)
+        questions, predictions = one(
+            forecast, by=user, title=title, question=None if question is None else str(question),
+            experiment=experiment, rule_dir=None if rule_dir is None else os.fspath(rule_dir),
+            key=key, kind=kind, unit=unit, tags=tags, bounds=bounds, ordered=ordered,
+            categories=categories, rule=rule, if_run_fails=if_run_fails, level=level, ci=ci,
+            log=log, normalize=normalize, note=note,
+        )  # fmt: skip
+        return register(self.store, questions, predictions, by=user, sign=sign, sealed=sealed)
 
     def register(
         self,
@@ -222,50 +208,20 @@ class Study:
         return lock_experiment(self.store, experiment, by=self._by(by))
 
     def resolve(
-        self,
-        question: str | int | None = None,
-        *,
-        experiment: str | None = None,
-        dry_run: bool = False,
-        final: bool = False,
-        allow_outside: bool = False,
-        value: float | None = None,
-        yes: bool | None = None,
-        category: str | None = None,
-        successes: int | None = None,
-        trials: int | None = None,
-        annul: str | None = None,
-        correct: str | None = None,
-        rerun: bool = False,
-        by: str | None = None,
+        self, question: str | int | None = None, *, by: str | None = None, **options: Any
     ) -> Any:
-        """Resolve every pending rule (what resolved, what is pending, what failed, and why),
-        or one question by hand."""
-        from predtrack.manual import ManualOutcome
-        from predtrack.resolve import resolve_manual, resolve_pending
+        """Resolve every pending rule — what resolved, what is pending, what failed, and why — or
+        one question by hand.
 
-        given = ManualOutcome(value, yes, category, successes, trials, annul, correct, rerun)
-        if question is None:
-            if given.has_value() or annul or correct or rerun:
-                raise InputError("manual outcomes need the question they resolve")
-            return resolve_pending(
-                self.store,
-                by=self._by(by),
-                experiment=experiment,
-                dry_run=dry_run,
-                final=final,
-                allow_outside=allow_outside,
-            )
-        return resolve_manual(
-            self.store,
-            str(question),
-            given,
-            by=self._by(by),
-            experiment=experiment,
-            allow_outside=allow_outside,
+        Options as `predtrack resolve`: `experiment`, `dry_run`, `final`, `allow_outside`; for
+        one question `value`, `yes`, `category`, `successes` and `trials`, `annul`, `correct`,
+        `rerun`.
+        """
+        from predtrack.resolve import resolve
+
+        return resolve(
+            self.store, None if question is None else str(question), by=self._by(by), **options
         )
-
-    # --- proofs: keys, anchors, sealed forecasts ---
 
     def key_add(
         self,
@@ -393,27 +349,13 @@ class Study:
 
         return score_report(self.store, **options)
 
-    def scores(
-        self,
-        *,
-        by: str | None = None,
-        baseline: str | None = None,
-        include_late: bool = False,
-        bits: bool = False,
-        seed: int = 0,
-        experiment: str | None = None,
-        signed_only: bool = False,
-    ) -> Any:
-        """One row per group (as `score --json`, CIs as `_lo`/`_hi` columns, skill as `skill_*`)."""
-        document = self.score_document(
-            by=by,
-            baseline=baseline,
-            include_late=include_late,
-            bits=bits,
-            seed=seed,
-            experiment=experiment,
-            signed_only=signed_only,
-        )
+    def scores(self, *, by: str | None = None, **options: Any) -> Any:
+        """One row per group, as `score --json` (CIs as `_lo`/`_hi` columns, skill as `skill_*`).
+
+        Options as `predtrack score`: `baseline`, `include_late`, `bits`, `seed`,
+        `experiment`, `signed_only`.
+        """
+        document = self.score_document(by=by, **options)
         return _frame([_flat(g) for g in document["groups"]])
 
     def scored_predictions(

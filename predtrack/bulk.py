@@ -7,6 +7,7 @@ entry's position (`prereg.toml: question #3 (key 'flip'), forecast by bob: ...`)
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -102,15 +103,21 @@ def read_bulk(path: Path) -> dict[str, Any]:
     """The parsed TOML or JSON document of a bulk file."""
     if path.exists() and not path.is_file():
         raise InputError(f"{path} is not a regular file")
+    raw = bytearray()
+    limit = f"{path} is over {MAX_BYTES // 2**20} MiB: split it into several files"
     try:
         with path.open("rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+            if os.fstat(handle.fileno()).st_size > MAX_BYTES:
+                raise InputError(limit)
+            # In chunks: one read of the whole limit would reserve all of it up front.
+            while chunk := handle.read(1 << 20):
+                raw += chunk
+                if len(raw) > MAX_BYTES:
+                    raise InputError(limit)
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror}") from error
     except MemoryError:
         raise InputError(f"{path} does not fit in memory") from None
-    if len(raw) > MAX_BYTES:
-        raise InputError(f"{path} is over {MAX_BYTES // 2**20} MiB: split it into several files")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -158,7 +165,7 @@ Parsed = tuple[list[NewQuestion], list[NewPrediction], dict[str, str]]
 
 def load_bulk(path: Path, *, default_forecaster: str) -> Parsed:
     """Questions and predictions described by a bulk file; rules are relative to its folder."""
-    from predtrack.predict import without_gc
+    from predtrack.memory import without_gc
 
     try:
         large = path.stat().st_size > 1_000_000
@@ -220,7 +227,10 @@ def load_document(
                 or not all(isinstance(v, (int, float)) for v in (lo, hi))
             ):
                 raise InputError(f"{where}: bounds must be two numbers")
-            bounds = (float(lo), float(hi))
+            try:
+                bounds = (float(lo), float(hi))
+            except OverflowError:
+                raise InputError(f"{where}: bounds are too large to be stored") from None
         categories = entry.get("categories")
         if categories is not None and (
             not isinstance(categories, list) or not all(isinstance(c, str) for c in categories)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from predtrack.errors import InputError
+from predtrack.output import Result
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
 from predtrack.store.ledger import format_head, next_id, record
@@ -49,7 +50,7 @@ LOCK_FIELDS = ("locked_at", "lock_reason")
 
 
 @dataclass
-class Locked:
+class Locked(Result):
     """What `lock` did."""
 
     experiment: str
@@ -57,9 +58,6 @@ class Locked:
     reason: str | None
     changed: bool
     head: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
 
     def text(self) -> str:
         from predtrack.output import local_time

@@ -89,10 +89,31 @@ def verify(
 ) -> Verification:
     """Recompute the chain, compare every row with the ledger, check the guards, the files and
     the proofs (timestamp tokens against the CA file `tsa_ca`, git anchors in the repository `git`)."""
+    target = parse_against(against) if against else None
+    with store.read() as session:
+        return examine(
+            session,
+            target=target,
+            against=against,
+            root=study_root(store.path) if artifacts else None,
+            artifacts=artifacts,
+            options={"tsa_ca": tsa_ca, "git": git},
+        )
+
+
+def examine(
+    session: Session,
+    *,
+    target: tuple[int, str] | None = None,
+    against: str | None = None,
+    root: Path | None = None,
+    artifacts: bool = False,
+    options: dict[str, Any] | None = None,
+) -> Verification:
+    """Every check of `verify` in an open transaction (verify's read, or import's write)."""
     import predtrack.proofs.checks  # noqa: F401  (registers the signature, anchor and sealed checks)
     from predtrack.store.checks import Bad, Checker
 
-    target = parse_against(against) if against else None
     problems: list[Problem] = []
     checker = Checker()
 
@@ -102,27 +123,24 @@ def verify(
         except Bad as bad:
             problems.append(Problem(seq, bad.table, bad.field, bad.message))
 
-    with store.read() as session:
-        state = replay_chain(session, problems, check)
-        compare_tables(session, state, problems)
-        problems += [
-            Problem(None, "ledger", None, message) for message in triggers.problems(session)
-        ]
-        seq, digest = state.head
-        result = Verification(
-            entries=state.entries,
-            head=format_head(seq, digest) if state.entries else None,
-            head_full=format_head(seq, digest, full=True) if state.entries else None,
-            problems=problems,
-            against=against,
-            options={"tsa_ca": tsa_ca, "git": git},
-        )
-        if target is not None:
-            _check_against(target, against or "", state, problems)
-        if artifacts:
-            _check_files(session, study_root(store.path), state, result)
-        for extra in CHECKS:
-            extra(session, state, result)
+    state = replay_chain(session, problems, check)
+    compare_tables(session, state, problems)
+    problems += [Problem(None, "ledger", None, message) for message in triggers.problems(session)]
+    seq, digest = state.head
+    result = Verification(
+        entries=state.entries,
+        head=format_head(seq, digest) if state.entries else None,
+        head_full=format_head(seq, digest, full=True) if state.entries else None,
+        problems=problems,
+        against=against,
+        options=options or {"tsa_ca": None, "git": None},
+    )
+    if target is not None:
+        _check_against(target, against or "", state, problems)
+    if artifacts:
+        _check_files(session, root, state, result)
+    for extra in CHECKS:
+        extra(session, state, result)
     return result
 
 

@@ -10,12 +10,15 @@ from typing import Any
 
 from predtrack.errors import InputError
 from predtrack.experiments import LOCK_FIELDS, lock_row
+from predtrack.output import Result
 from predtrack.paths import study_root, to_stored
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
 from predtrack.store.ledger import format_head, next_id, record
 from predtrack.store.tables import Artifact
 from predtrack.validate import check_name
+
+SHOWN = 6  # a store of a thousand runs is listed as its first files and a count
 
 
 def file_mtime(path: Path) -> datetime:
@@ -24,7 +27,7 @@ def file_mtime(path: Path) -> datetime:
 
 
 @dataclass
-class Linked:
+class Linked(Result):
     """What `link` recorded."""
 
     experiment: str
@@ -33,12 +36,9 @@ class Linked:
     locked: bool = False
     head: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
     def text(self) -> str:
         lines = []
-        for item in self.artifacts:
+        for item in _first(self.artifacts):
             digest = (
                 f"sha256 {item['sha256'][:16]}…, {item['size']} bytes"
                 if item["sha256"]
@@ -46,7 +46,15 @@ class Linked:
             )
             superseded = f"; supersedes #{item['supersedes']}" if item.get("supersedes") else ""
             lines.append(f"Linked {item['location']} ({digest}{superseded})")
-        lines += [f"Already linked with the same content: {loc}" for loc in self.already]
+        if len(self.artifacts) > SHOWN:
+            rest = self.artifacts[SHOWN - 1 :]
+            lines.append(
+                f"... and {len(rest)} more files ({sum(i['size'] or 0 for i in rest)} bytes), "
+                "each hashed"
+            )
+        lines += [f"Already linked with the same content: {loc}" for loc in _first(self.already)]
+        if len(self.already) > SHOWN:
+            lines.append(f"... and {len(self.already) - SHOWN + 1} more already linked")
         if self.locked:
             lines.append(f"Locked {self.experiment}: predictions made from now on are marked late.")
         if self.head:
@@ -54,11 +62,18 @@ class Linked:
         return "\n".join(lines)
 
 
-def _describe(location: str, root: Path | None) -> dict[str, Any]:
-    from predtrack.rules import sha256_file
+def _first(items: list[Any]) -> list[Any]:
+    return items if len(items) <= SHOWN else items[: SHOWN - 1]
+
+
+def _describe(location: str, root: Path | None) -> list[dict[str, Any]]:
+    """What linking `location` records: one file, a URI, or every file of a tracker store."""
+    from predtrack.rules import files_of, scheme_of, sha256_file
 
     if "://" in location:
-        return {"location": location, "path": location, "is_uri": True}
+        return [{"location": location, "path": location, "is_uri": True}]
+    if scheme_of(location):
+        return [_row(e.path, e.sha256, e.size, e.mtime, root) for e in files_of(location, ".")]
     path = Path(location).expanduser().absolute()
     if not path.exists():
         raise InputError(f"cannot link {location}: no such file")
@@ -70,11 +85,23 @@ def _describe(location: str, root: Path | None) -> dict[str, Any]:
         mtime = file_mtime(path)
     except OSError as error:
         raise InputError(f"cannot read {location}: {error.strerror}") from error
-    stored = to_stored(path, root)
+    return [_row(str(path), digest, size, mtime, root, location)]
+
+
+def _row(
+    path: str,
+    digest: str,
+    size: int,
+    mtime: datetime,
+    root: Path | None,
+    location: str | None = None,
+) -> dict[str, Any]:
+    """An artifact row's fields for a file (`location`: as the user named it; else its path)."""
+    stored = to_stored(Path(path), root)
     return {
-        "location": location,
+        "location": location or stored,
         "path": stored,
-        "path_hint": str(path) if stored != str(path) else None,
+        "path_hint": path if stored != path else None,
         "is_uri": False,
         "sha256": digest,
         "size": size,
@@ -93,7 +120,7 @@ def link(
         if "\x00" in location:
             raise InputError("a linked path contains a NUL byte")
     root = study_root(store.path)
-    found = [_describe(location, root) for location in locations]
+    found = [item for location in locations for item in _describe(location, root)]
 
     def work(session: Session) -> Linked:
         exp = queries.get_experiment(experiment, session=session)

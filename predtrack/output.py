@@ -6,13 +6,36 @@ import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from predtrack.store.types import iso_z
 from predtrack.validate import display
 
 # A progress callback of long work: (done, total), drawn as a bar on a terminal.
 Progress = Callable[[int, int], None]
+
+
+def plain(value: Any) -> Any:
+    """A value as plain data: results and lists of them turned into dicts, paths into text."""
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if hasattr(value, "__fspath__"):
+        return str(value)
+    return value
+
+
+class Result:
+    """A service's result: `as_dict()` is what `--json` prints, its fields as plain data
+    (`JSON` renames the fields whose published name differs)."""
+
+    JSON: ClassVar[dict[str, str]] = {}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {self.JSON.get(k, k): plain(v) for k, v in vars(self).items()}
 
 
 def local_time(value: datetime | None) -> str:
@@ -105,14 +128,8 @@ def truncate(text: str | None, width: int) -> str:
 
 
 def write_lines(lines: Iterable[str], output: Any = None) -> None:
-    """Write lines to stdout, or to a file through a temporary file renamed into place (a
-    failure, e.g. a full disk, leaves nothing behind)."""
-    import os
+    """Write lines to stdout, or to a file with `write_file` (`-o`)."""
     import sys
-    import tempfile
-    from pathlib import Path
-
-    from predtrack.errors import InputError
 
     if output is None or str(output) == "-":
         write = sys.stdout.write
@@ -120,26 +137,71 @@ def write_lines(lines: Iterable[str], output: Any = None) -> None:
             write(line + "\n")
         sys.stdout.flush()
         return
+    write_file(output, (line + "\n" for line in lines))
+
+
+def write_file(output: Any, chunks: Iterable[str | bytes], *, option: str = "-o") -> None:
+    """Write a file whole or not at all: into a temporary file beside it, renamed into place,
+    so a failure (a full disk, a size limit) leaves nothing behind and the old file intact. An
+    existing device or FIFO (`/dev/stdout`) is written in place, never replaced. Failures are
+    one InputError naming the option."""
+    import os
+    import stat
+    import tempfile
+    from pathlib import Path
+
+    from predtrack.errors import InputError
+
     path = Path(output)
+    shown = f"{option} {str(path)!r}"
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise InputError(f"-o {str(path)!r}: the folder {str(folder)!r} does not exist")
-    if path.is_dir():
-        raise InputError(f"-o {str(path)!r} is a directory; give a file name")
+        raise InputError(f"{shown}: the folder {str(folder)!r} does not exist")
     try:
+        mode = path.stat().st_mode
+    except OSError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise InputError(f"{shown} is a directory; give a file name")
+    try:
+        if mode is not None and not stat.S_ISREG(mode):
+            with path.open("wb") as stream:
+                _write_chunks(stream, chunks)
+            return
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
-        raise InputError(f"-o {str(path)!r}: cannot write there ({error.strerror})") from None
+        raise InputError(f"{shown}: cannot write there ({error.strerror or error})") from None
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            for line in lines:
-                stream.write(line + "\n")
+        with os.fdopen(handle, "wb") as stream:
+            _write_chunks(stream, chunks)
             stream.flush()
             os.fsync(stream.fileno())
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
         os.replace(temporary, path)
     except OSError as error:
         Path(temporary).unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {error.strerror or error}") from None
+        raise InputError(f"{shown}: cannot write there ({error.strerror or error})") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _write_chunks(stream: Any, chunks: Iterable[str | bytes]) -> None:
+    for chunk in chunks:
+        stream.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+
+
+def shown_path(path: Any) -> str:
+    """A path for people: relative to the current folder when it lies inside it."""
+    from pathlib import Path
+
+    text = str(path)
+    if "://" in text:
+        return text
+    try:
+        relative = Path(text).absolute().relative_to(Path.cwd())
+    except ValueError:
+        return text
+    return relative.as_posix() or "."

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from predtrack.errors import InputError, NotFoundError, PredtrackError
 from predtrack.forecast import ParsedForecast, describe, infer_kind, parse_forecast
-from predtrack.output import Progress
+from predtrack.memory import without_gc
+from predtrack.output import Progress, Result
 from predtrack.paths import study_root, to_stored
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
@@ -69,8 +68,8 @@ class NewPrediction:
     where: str = ""
 
 
-@dataclass(slots=True)
-class RecordedPrediction:
+@dataclass
+class RecordedPrediction(Result):
     """One prediction as recorded."""
 
     id: int
@@ -83,9 +82,6 @@ class RecordedPrediction:
     late: bool
     late_reason: str | None
     signed_with: str | None = None  # the fingerprint of the key that signed it
-
-    def as_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
 
 
 class _Recorded(Sequence[RecordedPrediction]):
@@ -164,6 +160,60 @@ class Registered:
             lines += sealed_text(self.sealed, self.openings)
         lines.append(f"Ledger head {self.head}")
         return "\n".join(lines)
+
+
+FORECAST_OPTIONS = ("level", "ci", "log", "normalize", "note")
+QUESTION_OPTIONS = (
+    "key",
+    "kind",
+    "unit",
+    "tags",
+    "bounds",
+    "ordered",
+    "categories",
+    "rule",
+    "if_run_fails",
+)
+
+
+def one(
+    forecast: str,
+    *,
+    by: str,
+    title: str | None = None,
+    question: str | None = None,
+    experiment: str | None = None,
+    rule_dir: str | None = None,
+    **options: Any,
+) -> tuple[list[NewQuestion], list[NewPrediction]]:
+    """What one `predict` (command or API call) asks for: a new question with its forecast, or
+    (`question=`) a forecast on an existing one. `options` are the question's fields
+    (QUESTION_OPTIONS) and the forecast's (FORECAST_OPTIONS)."""
+    unknown = set(options) - set(FORECAST_OPTIONS) - set(QUESTION_OPTIONS)
+    if unknown:
+        raise InputError(f"unknown option {sorted(unknown)[0]!r}")
+    fields = {
+        k: v for k, v in options.items() if k in QUESTION_OPTIONS and v not in (None, (), False)
+    }
+    forecast_options = {k: v for k, v in options.items() if k in FORECAST_OPTIONS}
+    if question is not None:
+        if title is not None:
+            raise InputError("a forecast on an existing question takes no title")
+        if fields:
+            raise InputError("question options (key, kind, rule, ...) only apply to a new question")
+        return [], [
+            NewPrediction(str(question), by, forecast, experiment=experiment, **forecast_options)
+        ]
+    if title is None:
+        raise InputError("give a title and a forecast, or an existing question and a forecast")
+    fields["tags"] = list(fields.get("tags", ()))
+    spec = NewQuestion(
+        experiment=experiment or DEFAULT_EXPERIMENT,
+        title=title,
+        rule_dir=str(Path(rule_dir or Path.cwd()).absolute()),
+        **fields,
+    )
+    return [spec], [NewPrediction(spec, by, forecast, **forecast_options)]
 
 
 def _where(label: str, message: str) -> str:
@@ -420,21 +470,6 @@ class _Batch:
         return None
 
 
-@contextmanager
-def without_gc(large: bool) -> Iterator[None]:
-    """No cyclic garbage collection while a large input is turned into rows: it makes no
-    cycles, and each collection would walk every object made so far (a third of the time of a
-    million-prediction file)."""
-    paused = large and gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
 def register(
     store: Store,
     questions: Sequence[NewQuestion],
@@ -454,148 +489,133 @@ def register(
     going to `by`'s openings file first.
     """
     with without_gc(len(predictions) > 10_000):
-        return _register(
-            store, questions, predictions, by=by, descriptions=descriptions,
-            progress=progress, sign=sign, sealed=sealed,
-        )  # fmt: skip
-
-
-def _register(
-    store: Store,
-    questions: Sequence[NewQuestion],
-    predictions: Sequence[NewPrediction],
-    *,
-    by: str,
-    descriptions: dict[str, str] | None,
-    progress: Progress | None,
-    sign: bool,
-    sealed: bool,
-) -> Registered:
-    by = check_name(by)
-    memo: _Parses = {}
-    parsed = _prepare(questions, predictions, progress, memo)
-    root = study_root(store.path)
-    if sealed:
-        from predtrack.proofs.seals import check_sealable
-
-        check_sealable(by, [p.forecaster for p in predictions], sign=sign)
-
-    def work(session: Session) -> Registered:
-        batch = _Batch(session, by, descriptions or {}, root)
-        made: dict[int, Question] = {}
-        next_question = next_id(session, "questions")
-        for spec in questions:
-            made[id(spec)] = batch.add_question(spec, next_question)
-            next_question += 1
-        now = iso_z(session.now)
-        recorded: list[RecordedPrediction] = []
-        warnings: list[str] = []
-        proofs: list[Any] = []  # what to sign or to seal (predtrack.proofs), in order
-        next_prediction = next_id(session, "predictions")
-        # Plain tuples in column order, not objects or dicts: bulk files record a million.
-        rows: list[tuple[Any, ...]] = []
-        per_question: dict[int, tuple[str, str | None, str]] = {}  # label, why late, kind
-        for index, pred in enumerate(predictions):
-            if isinstance(pred.question, NewQuestion):
-                row, result = made[id(pred.question)], parsed[index]
-            else:
-                try:
-                    row = batch.find(pred.question, pred.experiment, made)
-                except PredtrackError as error:
-                    raise InputError(_where(pred.where, str(error))) from error
-                result = _parse(pred, row.kind, row, memo)
-            known = per_question.get(row.id)
-            if known is None:
-                label = row.label(batch.experiment_of(row).name)
-                known = per_question[row.id] = (label, batch.late_reason(row), row.kind)
-            label, late_reason, _ = known
-            if sealed or sign:
-                from predtrack.proofs.signing import proof_of
-
-                values = {
-                    "id": next_prediction,
-                    "question_id": row.id,
-                    "forecaster": pred.forecaster,
-                    "made_at": now,
-                    "forecast": result.text,
-                    "distribution": result.distribution,
-                    "note": pred.note,
-                    "late": late_reason is not None,
-                    "late_reason": late_reason,
-                }
-                proofs.append(proof_of(values, row, label, sealed=sealed, late=late_reason))
-                if sealed:
-                    warnings.extend(_where(pred.where or label, w) for w in result.warnings)
-                    continue
-                batch.inserts.append(("predictions", values))  # signed inside the transaction
-                recorded.append(
-                    RecordedPrediction(
-                        next_prediction,
-                        row.id,
-                        label,
-                        row.kind,
-                        pred.forecaster,
-                        result.text,
-                        result.distribution,
-                        late_reason is not None,
-                        late_reason,
-                    )
-                )
-            else:
-                rows.append((
-                    next_prediction, row.id, pred.forecaster, now, result.text,
-                    result.distribution, pred.note, late_reason is not None, late_reason,
-                    None, None, None,
-                ))  # fmt: skip
-            next_prediction += 1
-            if result.warnings:
-                warnings.extend(_where(pred.where or label, w) for w in result.warnings)
-        if rows:
-            batch.inserts.append(Batch("predictions", rows))
-            labels = {q: (label, kind) for q, (label, _, kind) in per_question.items()}
-            recorded = _Recorded(rows, labels)  # type: ignore[assignment]
-        if not batch.inserts and not proofs:
-            raise InputError("nothing to record")
-        if sign and proofs:
-            from predtrack.proofs.signing import sign_rows
-
-            signer, unsigned = sign_rows(session, by, proofs)
-            warnings += [unsigned] if unsigned else []
-            for item in recorded:
-                item.signed_with = signer.fingerprint if item.forecaster == by and signer else None
-        if batch.inserts:
-            entry = record(
-                session,
-                "register",
-                by=by,
-                inserts=batch.inserts,
-                info={"questions": len(made), "predictions": len(recorded)},
-            )
-        sealed_info: list[dict[str, Any]] = []
-        openings = None
+        by = check_name(by)
+        memo: _Parses = {}
+        parsed = _prepare(questions, predictions, progress, memo)
+        root = study_root(store.path)
         if sealed:
-            from predtrack.proofs.seals import commit
+            from predtrack.proofs.seals import check_sealable
 
-            entry, sealed_info, path = commit(session, by, proofs)
-            openings = str(path)
-        question_info = [
-            {
-                "id": q.id,
-                "label": q.label(batch.by_id[q.experiment_id].name),
-                "kind": q.kind,
-                "title": q.title,
-            }
-            for q in made.values()
-        ]
-        return Registered(
-            entry.seq,
-            format_head(entry.seq, entry.hash),
-            batch.created,
-            question_info,
-            recorded,
-            warnings,
-            sealed_info,
-            openings,
-        )
+            check_sealable(by, [p.forecaster for p in predictions], sign=sign)
 
-    return store.write(work)
+        def work(session: Session) -> Registered:
+            batch = _Batch(session, by, descriptions or {}, root)
+            made: dict[int, Question] = {}
+            next_question = next_id(session, "questions")
+            for spec in questions:
+                made[id(spec)] = batch.add_question(spec, next_question)
+                next_question += 1
+            now = iso_z(session.now)
+            recorded: list[RecordedPrediction] = []
+            warnings: list[str] = []
+            proofs: list[Any] = []  # what to sign or to seal (predtrack.proofs), in order
+            next_prediction = next_id(session, "predictions")
+            # Plain tuples in column order, not objects or dicts: bulk files record a million.
+            rows: list[tuple[Any, ...]] = []
+            per_question: dict[int, tuple[str, str | None, str]] = {}  # label, why late, kind
+            for index, pred in enumerate(predictions):
+                if isinstance(pred.question, NewQuestion):
+                    row, result = made[id(pred.question)], parsed[index]
+                else:
+                    try:
+                        row = batch.find(pred.question, pred.experiment, made)
+                    except PredtrackError as error:
+                        raise InputError(_where(pred.where, str(error))) from error
+                    result = _parse(pred, row.kind, row, memo)
+                known = per_question.get(row.id)
+                if known is None:
+                    label = row.label(batch.experiment_of(row).name)
+                    known = per_question[row.id] = (label, batch.late_reason(row), row.kind)
+                label, late_reason, _ = known
+                if sealed or sign:
+                    from predtrack.proofs.signing import proof_of
+
+                    values = {
+                        "id": next_prediction,
+                        "question_id": row.id,
+                        "forecaster": pred.forecaster,
+                        "made_at": now,
+                        "forecast": result.text,
+                        "distribution": result.distribution,
+                        "note": pred.note,
+                        "late": late_reason is not None,
+                        "late_reason": late_reason,
+                    }
+                    proofs.append(proof_of(values, row, label, sealed=sealed, late=late_reason))
+                    if sealed:
+                        warnings.extend(_where(pred.where or label, w) for w in result.warnings)
+                        continue
+                    batch.inserts.append(("predictions", values))  # signed inside the transaction
+                    recorded.append(
+                        RecordedPrediction(
+                            next_prediction,
+                            row.id,
+                            label,
+                            row.kind,
+                            pred.forecaster,
+                            result.text,
+                            result.distribution,
+                            late_reason is not None,
+                            late_reason,
+                        )
+                    )
+                else:
+                    rows.append((
+                        next_prediction, row.id, pred.forecaster, now, result.text,
+                        result.distribution, pred.note, late_reason is not None, late_reason,
+                        None, None, None,
+                    ))  # fmt: skip
+                next_prediction += 1
+                if result.warnings:
+                    warnings.extend(_where(pred.where or label, w) for w in result.warnings)
+            if rows:
+                batch.inserts.append(Batch("predictions", rows))
+                labels = {q: (label, kind) for q, (label, _, kind) in per_question.items()}
+                recorded = _Recorded(rows, labels)  # type: ignore[assignment]
+            if not batch.inserts and not proofs:
+                raise InputError("nothing to record")
+            if sign and proofs:
+                from predtrack.proofs.signing import sign_rows
+
+                signer, unsigned = sign_rows(session, by, proofs)
+                warnings += [unsigned] if unsigned else []
+                for item in recorded:
+                    item.signed_with = (
+                        signer.fingerprint if item.forecaster == by and signer else None
+                    )
+            if batch.inserts:
+                entry = record(
+                    session,
+                    "register",
+                    by=by,
+                    inserts=batch.inserts,
+                    info={"questions": len(made), "predictions": len(recorded)},
+                )
+            sealed_info: list[dict[str, Any]] = []
+            openings = None
+            if sealed:
+                from predtrack.proofs.seals import commit
+
+                entry, sealed_info, path = commit(session, by, proofs)
+                openings = str(path)
+            question_info = [
+                {
+                    "id": q.id,
+                    "label": q.label(batch.by_id[q.experiment_id].name),
+                    "kind": q.kind,
+                    "title": q.title,
+                }
+                for q in made.values()
+            ]
+            return Registered(
+                entry.seq,
+                format_head(entry.seq, entry.hash),
+                batch.created,
+                question_info,
+                recorded,
+                warnings,
+                sealed_info,
+                openings,
+            )
+
+        return store.write(work)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from predtrack.forecast import describe
-from predtrack.output import fmt_number, local_time, table, truncate
+from predtrack.output import fmt_number, local_time, shown_path, table, truncate
 from predtrack.validate import display
 
 
@@ -65,7 +65,7 @@ def question_detail(view: dict[str, Any]) -> str:
         ("categories", ", ".join(view["categories"]) if view.get("categories") else None),
         ("tags", ", ".join(view["tags"]) if view.get("tags") else None),
         ("rule", view.get("rule")),
-        ("rule file", view.get("rule_file")),
+        ("rule file", shown_path(view["rule_file"]) if view.get("rule_file") else None),
         ("note", view.get("note")),
         ("status", view["status"]),
         ("outcome", outcome_text(view) or None),
@@ -89,8 +89,27 @@ def question_detail(view: dict[str, Any]) -> str:
             )
         if resolution.get("reason") and view["status"] == "resolved":
             facts.append(("reason", resolution["reason"]))
+    evidence = (resolution or {}).get("evidence") or []
+    if evidence:
+        total = sum(e["size"] or 0 for e in evidence)
+        digest = (resolution or {}).get("evidence_digest") or ""
+        facts.append(
+            (
+                "evidence",
+                f"{len(evidence)} file{'s' if len(evidence) != 1 else ''}, {total} bytes"
+                + (f" (manifest sha256 {digest[:12]}…)" if len(evidence) > 1 and digest else ""),
+            )
+        )
     width = max(len(k) for k, _ in facts)
     lines += [f"  {k.ljust(width)}  {display(v)}" for k, v in facts if v not in (None, "")]
+    shown = evidence if len(evidence) <= 8 else evidence[:5]  # a sweep lists its first files
+    for e in shown:
+        sha = (e["sha256"] or "")[:12]
+        lines.append(f"  {'':{width}}    {display(e['path'])}  sha256 {sha}…  {e['size']} bytes")
+    if len(shown) < len(evidence):
+        lines.append(
+            f"  {'':{width}}    and {len(evidence) - len(shown)} more (show --json lists all)"
+        )
     lines.append("")
     if view["predictions"]:
         rows = [
@@ -152,17 +171,27 @@ def resolve_run(run: Any) -> str:
             )
             sha = (o.sha256 or "")[:12]
             late = f"; {o.late_marked} prediction(s) marked late" if o.late_marked else ""
-            what = f"{value}   from {o.artifact} (sha256 {sha}…){late}"
+            what = f"{value}   from {display(o.artifact)} (sha256 {sha}…){late}"
             if o.detail:
-                what += f"\n{'':10}  {o.detail}"
+                what += f"\n{'':10}  {display(o.detail)}"
         else:
-            what = o.reason or ""
+            what = display(o.reason or "")
         verb = "would resolve" if run.dry_run and o.status == "resolved" else o.status
-        lines.append(f"{verb:<9} {o.label}: {display(what)}")
+        lines.append(f"{verb:<9} {display(o.label)}: {what}")
     summary = (
         f"{len(run.outcomes)} pending rule(s): {run.count('resolved')} "
         f"{'would resolve' if run.dry_run else 'resolved'}, {run.count('pending')} still pending, "
         f"{run.count('failed')} failed"
+        + (
+            f", {run.count('annulled')} annulled (their runs failed)"
+            if run.count("annulled")
+            else ""
+        )
+        + (
+            f", {run.count('skipped')} skipped (outside their folder)"
+            if run.count("skipped")
+            else ""
+        )
     )
     if run.already:
         summary += f"; {run.already} already resolved or annulled"
@@ -263,10 +292,10 @@ def score_table(document: dict[str, Any], *, wide: bool = False, width: int | No
     )
     import textwrap
 
-    lines = [body, *textwrap.wrap(legend, min(limit, 100))]
+    notes = [legend]
     if not wide and (hidden or "[" not in body):
         what = f"{hidden} column(s) and the CIs" if hidden else "the CIs"
-        lines.append(
+        notes.append(
             f"To fit {limit} columns, {what} are not shown: `--wide` (or --json) shows all."
         )
     scope = (
@@ -276,22 +305,25 @@ def score_table(document: dict[str, Any], *, wide: bool = False, width: int | No
     )
     if document.get("signed_only"):
         scope += ", signed ones only"
-    lines.append(f"Scored: {scope}; baseline: {document.get('baseline') or 'none'}.")
+    notes.append(f"Scored: {scope}; baseline: {document.get('baseline') or 'none'}.")
     infinite = sum(
         g.get("log_infinite") or 0
         for g in groups
         if g["group"] not in ("team", "climatology", "naive")
     )
     if infinite:
-        lines.append(
+        notes.append(
             f"{infinite} forecast(s) of exactly 0 or 1 were wrong: their log score is infinite."
         )
     for item in document.get("sealed") or []:
-        lines.append(
+        notes.append(
             f"Still sealed at resolution: {item['forecaster']} on {item['question']} "
             f"(committed {item['committed_at']}; never revealed, so not scored)"
         )
-    return "\n".join(lines)
+    width = min(limit, 100)
+    return "\n".join(
+        [body, *(part for note in notes for part in textwrap.wrap(display(note), width))]
+    )
 
 
 def comparison_table(result: dict[str, Any]) -> str:

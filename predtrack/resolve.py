@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from predtrack.errors import InputError, PredtrackError
 from predtrack.experiments import LOCK_FIELDS, lock_row
 from predtrack.manual import ManualOutcome, manual_value
-from predtrack.output import Progress
+from predtrack.output import Progress, Result
 from predtrack.paths import from_stored, study_root, to_stored
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
@@ -30,7 +30,7 @@ __all__ = ["ManualOutcome", "Outcome", "ResolveRun", "resolve_manual", "resolve_
 
 
 @dataclass
-class Outcome:
+class Outcome(Result):
     """What happened to one question in a `resolve` run."""
 
     question_id: int
@@ -47,12 +47,9 @@ class Outcome:
     evidence: int = 0
     late_marked: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(vars(self))
-
 
 @dataclass
-class ResolveRun:
+class ResolveRun(Result):
     """The result of `resolve` without a question: every pending rule evaluated."""
 
     outcomes: list[Outcome] = field(default_factory=list)
@@ -68,14 +65,7 @@ class ResolveRun:
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "head": self.head,
-            "already_resolved": self.already,
-            "without_rule": self.without_rule,
-            "questions": [o.as_dict() for o in self.outcomes],
-        }
+    JSON: ClassVar[dict[str, str]] = {"already": "already_resolved", "outcomes": "questions"}
 
     def text(self) -> str:
         from predtrack.render import resolve_run
@@ -143,7 +133,7 @@ def resolve_pending(
     progress: Progress | None = None,
 ) -> ResolveRun:
     """Evaluate every pending question's rule; record all resolutions in one transaction."""
-    from predtrack.predict import without_gc
+    from predtrack.memory import without_gc
 
     # No cyclic GC while thousands of outcomes and rows are made: each collection would walk
     # them all (what little the run leaves in cycles is collected when it ends).
@@ -202,7 +192,7 @@ def _resolve_pending(
             outcome.reason = waiting.reason
         except OutsideFolder as outside:
             outcome.status = "skipped"
-            outcome.reason = f"{outside} (pass --allow-outside to read it)"
+            outcome.reason = str(outside)  # it says to resolve with --allow-outside
         except RunFailed as failed:
             if question.if_run_fails == "annul":
                 outcome.status, outcome.reason = "annulled", f"run failed: {failed.reason}"
@@ -245,7 +235,7 @@ class _Artifacts:
         self.loaded: set[int] = set()
         self.new: list[Artifact] = []
         self.next = next_id(session, "artifacts")
-        self.paths: dict[str, str] = {}  # evidence path -> stored form (files resolve many)
+        self.stored: dict[str, str] = {}  # path -> as stored: a store's files serve many rules
         self.digests: dict[tuple[int, ...], str] = {}
 
     def rows(
@@ -258,9 +248,9 @@ class _Artifacts:
             self.loaded.add(exp.id)
         out = []
         for path, sha, size, mtime in evidence:
-            stored = self.paths.get(path)
+            stored = self.stored.get(path)
             if stored is None:
-                stored = self.paths[path] = to_stored(path, self.root)
+                stored = self.stored[path] = to_stored(path, self.root)
             key = (exp.id, stored, sha)
             if key not in self.known:
                 row = Artifact(
@@ -382,6 +372,34 @@ def _mark_late(candidates: Sequence[tuple[int, datetime]], ev: Any) -> list[Chan
         )
         reason = f"made after {name} was last modified ({iso_z(ev.data_time)})"
     return [Change("predictions", pid, {"late": True, "late_reason": reason}) for pid in late]
+
+
+PENDING_OPTIONS = ("experiment", "dry_run", "final", "allow_outside")
+
+
+def resolve(
+    store: Store,
+    question: str | None = None,
+    *,
+    by: str,
+    progress: Progress | None = None,
+    **options: Any,
+) -> ResolveRun | ManualResolution:
+    """`resolve`: every pending rule (no question; `experiment`, `dry_run`, `final`,
+    `allow_outside`), or one question by hand (`value`, `yes`, `category`, `successes`,
+    `trials`, `annul`, `correct`, `rerun` — as `ManualOutcome`)."""
+    pending = {k: options.pop(k) for k in PENDING_OPTIONS if k in options}
+    given = ManualOutcome(**options)
+    if question is None:
+        if given.has_value() or given.annul or given.correct or given.rerun:
+            raise InputError("manual outcomes need the QUESTION they resolve")
+        return resolve_pending(store, by=by, progress=progress, **pending)
+    if pending.get("dry_run") or pending.get("final"):
+        raise InputError("--dry-run and --final apply to resolving all pending rules (no QUESTION)")
+    return resolve_manual(
+        store, question, given, by=by, experiment=pending.get("experiment"),
+        allow_outside=bool(pending.get("allow_outside")),
+    )  # fmt: skip
 
 
 # --- one question by hand ---

@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from predtrack.errors import InputError, StoreError
+from predtrack.output import Result
+from predtrack.paths import study_root
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
 from predtrack.store.ledger import chain_hash, format_head, head_entry, insert_rows
 from predtrack.store.tables import DOMAIN, codec
 from predtrack.store.triggers import GENESIS
+from predtrack.store.types import canonical_json
 
 FIELDS = ("seq", "prev", "kind", "hash", "payload")
 
@@ -30,14 +33,11 @@ def export_lines(store: Store) -> Iterator[str]:
 
 
 @dataclass
-class Imported:
+class Imported(Result):
     """What `import` rebuilt."""
 
     entries: int
     head: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"entries": self.entries, "head": self.head}
 
     def text(self) -> str:
         return f"Imported {self.entries} ledger entries; head {self.head}"
@@ -72,18 +72,23 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
             raise InputError(f"{where}: not valid JSON ({error.msg})") from error
         if not isinstance(entry, dict) or set(entry) != set(FIELDS):
             raise InputError(f"{where}: expected exactly the fields {', '.join(FIELDS)}")
-        if entry["seq"] != len(entries) + 1:
+        if type(entry["seq"]) is not int or entry["seq"] != len(entries) + 1:
             raise InputError(
-                f"{where}: seq {entry['seq']!r}, expected {len(entries) + 1} (entries missing or reordered)"
+                f"{where}: seq {_clip(entry['seq'])}, expected {len(entries) + 1} (entries missing or reordered)"
             )
         if entry["prev"] != prev:
             raise InputError(
                 f"{where}: prev does not match the hash of the line before (seq {entry['seq']})"
             )
-        if (
-            not isinstance(entry["payload"], str)
-            or chain_hash(prev, entry["payload"]) != entry["hash"]
-        ):
+        if not isinstance(entry["payload"], str) or not isinstance(entry["kind"], str):
+            raise InputError(f"{where}: kind and payload must be text (seq {entry['seq']})")
+        try:
+            entry["payload"].encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(
+                f"{where}: payload is not valid Unicode text (seq {entry['seq']})"
+            ) from None
+        if chain_hash(prev, entry["payload"]) != entry["hash"]:
             raise InputError(
                 f"{where}: hash does not match sha256(prev ‖ payload): the export was altered (seq {entry['seq']})"
             )
@@ -92,7 +97,14 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
         except ValueError as error:
             raise InputError(f"{where}: payload is not valid JSON") from error
         if not isinstance(body, dict) or body.get("kind") != entry["kind"]:
-            raise InputError(f"{where}: kind {entry['kind']!r} differs from the payload's")
+            raise InputError(f"{where}: kind {_clip(entry['kind'])} differs from the payload's")
+        try:  # what the store would write again as its columns' JSON
+            canonical_json(body).encode("utf-8")
+        except ValueError as error:
+            reason = "NaN or infinity" if "float" in str(error) else "text that is not Unicode"
+            raise InputError(
+                f"{where}: payload holds {reason}, which JSON cannot store (seq {entry['seq']})"
+            ) from None
         entry["body"] = body
         entry["line"] = number
         entries.append(entry)
@@ -103,14 +115,24 @@ def read_export(lines: Iterable[str]) -> list[dict[str, Any]]:
     return entries
 
 
+def _clip(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def check_entries(entries: list[dict[str, Any]]) -> None:
     """Every entry must be one predtrack could have written: refused naming its line."""
     from predtrack.store.checks import Bad, Checker
 
     checker = Checker()
+    before = ""
     for entry in entries:
         try:
             checker.entry(entry["body"])
+            at = entry["body"]["at"]
+            if at < before:
+                raise Bad("ledger", "at", f"time runs backwards: {at} after {before}")
+            before = at
         except Bad as bad:
             where = f"{bad.table}.{bad.field}" if bad.field else bad.table
             raise InputError(
@@ -174,7 +196,44 @@ def import_ledger(store: Store, entries: list[dict[str, Any]]) -> Imported:
                 'INSERT INTO ledger (seq, prev, kind, payload, hash, "at") VALUES (?, ?, ?, ?, ?, ?)',
                 (entry["seq"], entry["prev"], entry["kind"], entry["payload"], entry["hash"], at),
             )
+        _refuse_what_verify_would(session, entries, study_root(store.path))
         last = entries[-1]
         return Imported(len(entries), format_head(last["seq"], last["hash"]))
 
     return store.write(work)
+
+
+def _refuse_what_verify_would(
+    session: Session, entries: list[dict[str, Any]], root: Path | None
+) -> None:
+    """Run verify's checks on the rebuilt store before it commits (signatures, anchors, sealed
+    forecasts, recorded files, every row against its entry): what it would reject is refused."""
+    from predtrack.integrity import examine
+
+    problems = examine(session, root=root, artifacts=True).problems
+    if problems:
+        first = problems[0]
+        lines = {entry["seq"]: entry["line"] for entry in entries}
+        where = f"{first.table}.{first.field}" if first.field else first.table
+        line = lines.get(first.seq or len(entries), entries[-1]["line"])
+        raise InputError(f"line {line}: {where}: {first.message} (seq {first.seq})")
+
+
+def import_export(db: str | None, entries: list[dict[str, Any]]) -> Imported:
+    """Import checked entries into the store `db` names, creating it if needed (a new SQLite
+    file is built beside its place and linked in only once the import succeeded)."""
+    from predtrack.store.schema import init_store, open_store
+
+    imported: list[Imported] = []
+
+    def fill(where: str) -> None:
+        store = open_store(where)
+        try:
+            imported.append(import_ledger(store, entries))
+            if store.is_sqlite:  # everything into the file itself before it is linked into place
+                store.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            store.dispose()
+
+    init_store(db, fill=fill)
+    return imported[0]

@@ -130,3 +130,11 @@ def sql(url: str, statement: str, **params: Any) -> list[Any]:
             return list(result) if result.returns_rows else []
     finally:
         engine.dispose()
+
+
+def readme_section(title: str) -> str:
+    """One `## ` section of the README (its subsections included): what tests run as written."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 4)
+    return text[start : end if end > 0 else len(text)]

@@ -49,3 +49,28 @@ def test_the_committed_example_is_current(run: Run) -> None:
     assert len(views) == 29
     report = json.loads(run("verify", "--json", "--db", str(example)).output)
     assert report["ok"], report["problems"]
+
+
+def test_the_example_verifies_cleanly_wherever_it_is_cloned(tmp_path: Path, run: Run) -> None:
+    """Its paths are stored relative to the database's folder: a clone, or the study moved
+    elsewhere, verifies with no warning about missing files."""
+    import shutil
+
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    shutil.copyfile(ROOT / "predictions.db.example", clone / "predictions.db.example")
+    shutil.copytree(ROOT / "examples", clone / "examples")
+    for where in (clone, tmp_path / "moved" / "elsewhere"):
+        if where != clone:
+            where.parent.mkdir()
+            shutil.move(str(clone), where)
+        report = json.loads(
+            run("verify", "--json", "--db", str(where / "predictions.db.example")).output
+        )
+        assert report["ok"] and report["warnings"] == [], report
+        view = json.loads(
+            run("show", "flip", "--json", "--db", str(where / "predictions.db.example")).output
+        )
+        assert view["rule_file"] == str(
+            where / "examples" / "cheese_maze" / "results" / "sweep.csv"
+        )

@@ -4,6 +4,7 @@ choose, lateness by the ledger's order."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,62 @@ def test_disabled_or_replaced_triggers_on_postgresql(store_db: str, run: Run) ->
         )
 
 
+@pytest.mark.postgres
+def test_postgresql_takes_only_the_next_entry_with_its_true_hash(store_db: str, run: Run) -> None:
+    """No rewrite through ON CONFLICT (PostgreSQL's REPLACE), no gap, no forged hash, no
+    UPDATE or DELETE; a disabled or replaced next-entry guard is reported by verify."""
+    if not store_db.startswith("postgresql"):
+        pytest.skip("PostgreSQL trigger controls")
+    import hashlib
+
+    populate(run)
+    before = head_of(run)
+    last = sql(store_db, "SELECT hash FROM ledger WHERE seq = 2")[0][0]
+    payload = '{"kind":"lock"}'
+    true_hash = hashlib.sha256((last + payload).encode()).hexdigest()
+    for statement in (
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (1, :g, 'k', '{}', :h) "
+        "ON CONFLICT (seq) DO UPDATE SET payload = EXCLUDED.payload",
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (9, :last, 'k', :p, :h)",
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (3, :last, 'k', :p, :g)",
+        "INSERT INTO ledger (seq, prev, kind, payload, hash) VALUES (3, :g, 'k', :p, :h)",
+    ):
+        with pytest.raises(Exception, match="only the next entry"):
+            sql(store_db, statement, g="0" * 64, h=true_hash, last=last, p=payload)
+    for statement in ("UPDATE ledger SET payload = '{}' WHERE seq = 1", "DELETE FROM ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            sql(store_db, statement)
+    assert head_of(run) == before
+    run("verify")
+    sql(store_db, "ALTER TABLE ledger DISABLE TRIGGER ledger_append_next")
+    assert "guard trigger ledger_append_next is disabled" in [p["message"] for p in problems(run)]
+    sql(store_db, "ALTER TABLE ledger ENABLE TRIGGER ledger_append_next")
+    sql(
+        store_db,
+        "CREATE OR REPLACE FUNCTION predtrack_ledger_next() RETURNS trigger AS "
+        "$x$ BEGIN RETURN NEW; END; $x$ LANGUAGE plpgsql",
+    )
+    found = [p["message"] for p in problems(run)]
+    assert found == [
+        "guard trigger ledger_append_next runs another function than the one installed"
+    ]
+    run("verify", code=1)
+    sql(store_db, "DROP TRIGGER ledger_no_delete ON ledger")
+    assert "guard trigger ledger_no_delete is missing" in [p["message"] for p in problems(run)]
+
+
+def test_sqlite_refuses_update_and_delete_of_entries(tmp_path: Path, run: Run) -> None:
+    run("init")
+    populate(run)
+    before = head_of(run)
+    db = str(tmp_path / "predictions.db")
+    for statement in ("UPDATE ledger SET payload = '{}' WHERE seq = 1", "DELETE FROM ledger"):
+        with pytest.raises(Exception, match="append-only"):
+            sql(db, statement)
+    assert head_of(run) == before
+    run("verify")
+
+
 def test_verify_against_the_empty_head(run: Run) -> None:
     run("init")
     empty = head_of(run)
@@ -134,28 +191,24 @@ def test_a_clock_a_day_behind_cannot_backdate_a_prediction(
     run("verify")
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+CLOCK_STEPS = st.lists(
+    st.tuples(
+        st.sampled_from(["predict", "lock", "resolve", "new"]),
+        st.integers(-86400 * 3, 86400 * 3),
+    ),
+    min_size=1,
+    max_size=12,
 )
-@given(
-    steps=st.lists(
-        st.tuples(
-            st.sampled_from(["predict", "lock", "resolve", "new"]),
-            st.integers(-86400 * 3, 86400 * 3),
-        ),
-        min_size=1,
-        max_size=12,
-    )
-)
-def test_random_client_clocks_never_make_a_late_prediction_count(
-    steps: list[tuple[str, int]], tmp_path_factory: pytest.TempPathFactory, skewed: type[_Clock]
+
+
+def _writes_with_random_clocks(
+    steps: list[tuple[str, int]], where: str, skewed: type[_Clock]
 ) -> None:
     """Whatever the clocks say, verify passes and nothing recorded after a lock or a
     resolution entry is scored as pre-registered."""
-    folder = tmp_path_factory.mktemp("clocks")
     after: set[int] = set()  # prediction ids recorded after their question's lock/resolution
     closed: set[str] = set()  # experiments locked (a resolution locks too)
-    with predtrack.open(folder / "p.db", user="alice") as study:
+    with predtrack.open(where, user="alice") as study:
         count = 0
         for action, seconds in steps:
             skewed.offset = timedelta(seconds=seconds)
@@ -183,6 +236,56 @@ def test_random_client_clocks_never_make_a_late_prediction_count(
         scored = {row["prediction_id"] for row in study.scored_predictions()}
         assert not scored & after
     skewed.offset = timedelta(0)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=CLOCK_STEPS)
+def test_random_client_clocks_never_make_a_late_prediction_count(
+    steps: list[tuple[str, int]], tmp_path_factory: pytest.TempPathFactory, skewed: type[_Clock]
+) -> None:
+    _writes_with_random_clocks(steps, str(tmp_path_factory.mktemp("clocks") / "p.db"), skewed)
+
+
+@pytest.mark.postgres
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=CLOCK_STEPS)
+def test_random_client_clocks_on_postgresql(
+    steps: list[tuple[str, int]], servers: Any, skewed: type[_Clock]
+) -> None:
+    """The same on a server, whose clock dates every write whatever the client's says."""
+    _writes_with_random_clocks(steps, servers.fresh(), skewed)
+
+
+@pytest.fixture
+def servers(tmp_path: Path) -> Iterator[Any]:
+    from tests.test_import_fuzz import Target
+
+    made = Target("postgres", tmp_path)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.mark.postgres
+def test_the_server_clock_dates_writes_on_postgresql(
+    store_db: str, run: Run, skewed: type[_Clock]
+) -> None:
+    if not store_db.startswith("postgresql"):
+        pytest.skip("the server's clock")
+    populate(run)
+    run("lock", "maze")
+    skewed.offset = timedelta(days=-1)
+    assert "LATE" in run("predict", "--question", "tl25", "0.9", "--by", "mallory").output
+    last = json.loads(sql(store_db, "SELECT payload FROM ledger ORDER BY seq DESC LIMIT 1")[0][0])
+    assert abs(datetime.fromisoformat(last["at"]) - datetime.now(UTC)) < timedelta(minutes=10)
+    assert "clock" not in last  # the server's own clock, not clamped to the chain
+    skewed.offset = timedelta(0)
+    run("verify")
 
 
 def test_times_never_run_backwards_along_the_chain(tmp_path: Path, run: Run) -> None:

@@ -237,6 +237,20 @@ def _vm_hwm_kib(pid: int) -> int:
 # --- crash safety ---
 
 
+def kill_after(delay: float, args: list[str], env: dict[str, str], cwd: Path) -> None:
+    """Run a predtrack command and SIGKILL it after `delay` seconds."""
+    proc = subprocess.Popen(
+        [predtrack_exe(), *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def test_sigkill_during_a_bulk_import_leaves_all_or_nothing(tmp_path: Path) -> None:
     env = {**os.environ, "PREDTRACK_DB": str(tmp_path / "p.db"), "PREDTRACK_USER": "alice"}
     exe = predtrack_exe()
@@ -256,16 +270,7 @@ def test_sigkill_during_a_bulk_import_leaves_all_or_nothing(tmp_path: Path) -> N
     bulk = write(tmp_path / "bulk.toml", "\n".join(lines) + "\n")
     outcomes = set()
     for delay in (0.4, 0.9, 1.4, 2.0, 2.8):
-        proc = subprocess.Popen(
-            [exe, "predict", "--file", str(bulk)],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        kill_after(delay, ["predict", "--file", str(bulk)], env, tmp_path)
         listing = subprocess.run(
             [exe, "list", "--json", "-e", "crash"],
             env=env,

@@ -43,6 +43,25 @@ def refused(run: Run, *args: str, message: str) -> None:
         (["list", "--db", "~nosuchuser/p.db"], "does not exist"),
         (["export", "-o", "no/such/folder/out.jsonl"], "does not exist"),
         (["predict", "--file", "/dev/zero"], "not a regular file"),
+        (["predict", "broken \udcff title", "0.3"], "title is not valid Unicode text"),
+        (["predict", "Q", "0.3", "--by", "bo\udcffb"], "forecaster name is not valid Unicode"),
+        (
+            ["predict", "Q", "10 to 20", "--kind", "quantity", "--bounds", "0", "1" * 400],
+            "bounds 0.0 inf must be finite",
+        ),
+        (["predict", "Q", "0.3", "--note", "n\x00te"], "note contains the control character"),
+        (["predict", "Q", "0.3", "--tag", "t" * 300], "tag is longer than 100 characters"),
+        (["predict", "Q", "0.3", "--key", "k" * 300], "must be 1-100 letters"),
+        (["experiment", "add", "e\u202ex"], "must be 1-100 letters"),
+        (["resolve", "seed", "--annul", "r\x00"], "--annul contains the control character"),
+        (["resolve", "seed", "--yes", "--correct", "\x1b[2J"], "control character U+001B"),
+        (["link", "-e", "default", "no\x00file"], "NUL byte"),
+        (["show", "2147483648"], "no question with id 2147483648"),
+        (["predict", "--question", "99999999999999999999", "0.3"], "no question with id"),
+        (["verify", "--against", "99999999999999999999999:abcdef12"], "expected SEQ:HEX"),
+        (["list", "--db", "postgresql+psycopg://u@[::1/db"], "not a valid URL (Invalid IPv6 URL)"),
+        (["list", "--db", "postgresql+psycopg://u@h:99999/db"], "not a valid URL (Port out of"),
+        (["export", "-o", "."], "is a directory"),
     ],
 )
 def test_bad_input_is_one_line(store_db: str, run: Run, args: list[str], message: str) -> None:
@@ -69,14 +88,118 @@ def test_deep_and_duplicated_bulk_files(store_db: str, run: Run, tmp_path: Path)
     refused(run, "predict", "--file", str(twice), message="duplicate key 'bob'")
 
 
-def test_terminal_output_never_prints_stored_control_characters(tmp_path: Path, run: Run) -> None:
-    """Even a title smuggled into the database directly is shown escaped."""
-    run("init")
-    run("predict", "Plain", "0.5", "--key", "q")
-    sql(str(tmp_path / "predictions.db"), "UPDATE questions SET title = 'x\x1b]0;owned\x07y'")
+def test_bulk_files_with_oversized_numbers_and_bad_categories(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
+    run("predict", "Seed", "0.5", "--key", "seed")
+    huge = "1" * 400
+    question = '[[question]]\ntitle = "Q"\nkind = "quantity"\nforecast = "10 to 20"\n'
+    cases = {
+        "bounds.toml": (f"{question}bounds = [0, {huge}]\n", "bounds are too large to be stored"),
+        "bounds.json": (
+            '{"question": [{"title": "Q", "kind": "quantity", "forecast": "10 to 20", '
+            f'"bounds": [0, {huge}]}}]}}',
+            "bounds are too large to be stored",
+        ),
+        "twice.json": (
+            '{"question": [{"title": "Q", "categories": ["a", "a"], "forecast": "a:1"}]}',
+            "category 'a' appears twice",
+        ),
+        "empty.json": (
+            '{"question": [{"title": "Q", "categories": ["", "b"], "forecast": "b:1"}]}',
+            "category name is empty",
+        ),
+        "forecast.toml": (f'[[question]]\ntitle = "Q"\nforecast = {huge}\n', "too large"),
+    }
+    for name, (text, message) in cases.items():
+        refused(run, "predict", "--file", str(write(tmp_path / name, text)), message=message)
+
+
+def test_a_bulk_file_over_the_size_limit_is_refused_before_reading(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
+    run("predict", "Seed", "0.5", "--key", "seed")
+    big = tmp_path / "big.toml"
+    with big.open("wb") as handle:  # sparse: costs no disk
+        handle.truncate(600 * 2**20)
+    refused(run, "predict", "--file", str(big), message="is over 512 MiB: split it")
+
+
+def test_a_bulk_file_beyond_the_memory_allowed(tmp_path: Path) -> None:
+    """Under an address-space limit a bulk file that needs more is one line, exit 2, nothing
+    written; a small command under the same limit works."""
+    import os
+    import resource
+    import subprocess
+
+    from tests.test_entrypoint import predtrack_exe
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (300 << 20, 300 << 20))
+
+    env = {**os.environ, "PREDTRACK_DB": str(tmp_path / "p.db"), "PREDTRACK_USER": "alice"}
+    exe = predtrack_exe()
+    subprocess.run([exe, "init"], env=env, check=True, capture_output=True)
+    small = subprocess.run(
+        [exe, "predict", "Small", "0.5"], env=env, capture_output=True, preexec_fn=limited
+    )
+    assert small.returncode == 0, small.stderr
+    head = subprocess.run([exe, "head"], env=env, capture_output=True, text=True).stdout
+    questions = ",".join(f'{{"title": "Question {i}", "forecast": "0.5"}}' for i in range(100_000))
+    bulk = write(tmp_path / "many.json", f'{{"experiment": "e", "question": [{questions}]}}')
+    done = subprocess.run(
+        [exe, "predict", "--file", str(bulk)],
+        env=env,
+        capture_output=True,
+        text=True,
+        preexec_fn=limited,
+    )
+    (line,) = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and line.startswith("Error: ") and "memory" in line, done.stderr
+    assert subprocess.run([exe, "head"], env=env, capture_output=True, text=True).stdout == head
+
+
+def test_a_missing_postgresql_driver(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` fails as if absent
+    result = run("list", "--db", "postgresql+psycopg://u@127.0.0.1/db", code=2)
+    assert result.output.strip() == (
+        "Error: PostgreSQL needs the psycopg driver: pip install 'predtrack[postgres]'"
+    )
+
+
+def test_the_checks_know_the_postgresql_column_sizes() -> None:
+    """Text is refused at the size the server would refuse it, on both backends alike."""
+    from sqlalchemy import String
+
+    from predtrack.store.checks import SIZES
+    from predtrack.store.models import DOMAIN_TABLES
+
+    for name, model in DOMAIN_TABLES.items():
+        sized = {
+            column.name: column.type.length
+            for column in model.__table__.columns  # type: ignore[attr-defined]
+            if isinstance(column.type, String)
+            and column.type.length
+            and column.type.__class__.__name__ != "UTCDateTime"
+        }
+        assert SIZES.get(name, {}) == sized, name
+
+
+def test_terminal_output_never_prints_stored_control_characters(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
+    """Even a title smuggled into the database directly is shown escaped; the lines predtrack
+    breaks itself stay lines."""
+    write(tmp_path / "r.json", '{"a": true}')
+    run("predict", "Plain", "0.5", "--key", "q", "--rule", "r.json#/a")
+    sql(store_db, "UPDATE questions SET title = 'x\x1b]0;owned\x07y'")
     for args in (["list"], ["show", "q"]):
         out = run(*args).output
         assert "\x1b" not in out and "\x07" not in out and "\\x1b" in out
+    lines = run("resolve").output.splitlines()
+    assert lines[0].startswith("resolved  default/q: yes") and lines[1].strip() == "/a = true"
 
 
 def test_the_api_refuses_a_lone_surrogate(tmp_path: Path) -> None:
@@ -88,17 +211,31 @@ def test_the_api_refuses_a_lone_surrogate(tmp_path: Path) -> None:
 
 
 def test_csv_export_guards_spreadsheet_formulas(store_db: str, run: Run, tmp_path: Path) -> None:
+    import csv
+
     run("predict", "Seed", "0.5", "--key", "seed", "--by", '=HYPERLINK("http://x")')
     run("predict", "--question", "seed", "0.4", "--by", "+SUM(1;2)")
     run("predict", "--question", "seed", "0.6", "--by", "@SUM(1)")
+    run("predict", "Colour", "=A1:0.6, b:0.4", "--key", "col", "--by", "-2+3")
     run("resolve", "seed", "--yes")
-    rows = run("export", "--format", "csv", "--scored").output.splitlines()
-    forecasters = {line.split(",")[5] for line in rows[1:]} | {
-        part for line in rows[1:] for part in line.split('"') if "HYPERLINK" in part
+    run("resolve", "col", "--category", "=A1")
+    rows = list(csv.DictReader(run("export", "--format", "csv", "--scored").output.splitlines()))
+    cells = [row[name] for row in rows for name in ("forecaster", "forecast", "outcome")]
+    assert len(rows) == 4 and all(not c.startswith(("=", "+", "-", "@")) for c in cells), rows
+    assert {row["forecaster"] for row in rows} == {
+        "'=HYPERLINK(\"http://x\")", "'+SUM(1;2)", "'@SUM(1)", "'-2+3"
+    }  # fmt: skip
+    assert [row["outcome"] for row in rows if row["question"] == "default/col"] == ["'=A1"]
+    raw = list(
+        csv.DictReader(run("export", "--format", "csv", "--scored", "--raw").output.splitlines())
+    )
+    assert {row["forecaster"] for row in raw} == {
+        '=HYPERLINK("http://x")',
+        "+SUM(1;2)",
+        "@SUM(1)",
+        "-2+3",
     }
-    assert all(not cell.startswith(("=", "+", "@")) for cell in forecasters), rows
-    raw = run("export", "--format", "csv", "--scored", "--raw").output
-    assert "+SUM(1;2)" in raw and "'+SUM(1;2)" not in raw
+    assert [row["outcome"] for row in raw if row["question"] == "default/col"] == ["=A1"]
 
 
 def test_import_replays_through_the_checks(store_db: str, run: Run, tmp_path: Path) -> None:

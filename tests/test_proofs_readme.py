@@ -14,7 +14,9 @@ from pathlib import Path
 from proofs_tools import git, git_repo, make_key
 from tsa_server import TimestampAuthority, authority_responder, serve
 
-README = Path(__file__).parent.parent / "docs" / "readme-proofs.md"
+from tests.conftest import readme_section
+
+README = "Who and when: signatures, timestamps, sealed forecasts"
 PUBLIC_TSA = "https://freetsa.org/tsr"
 
 
@@ -49,7 +51,7 @@ def test_the_proofs_section_runs_as_written(tmp_path: Path) -> None:
         "GIT_CONFIG_NOSYSTEM": "1",
         "LANG": "C.UTF-8",
     }
-    blocks = shell_blocks(README.read_text(encoding="utf-8"))
+    blocks = shell_blocks(readme_section(README))
     assert len(blocks) == 7
     with serve(authority_responder(authority)) as url:
         script = "set -euo pipefail\npredtrack init\n" + "".join(blocks).replace(PUBLIC_TSA, url)

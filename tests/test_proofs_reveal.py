@@ -145,6 +145,10 @@ def test_unrevealed_commitments_are_listed_after_resolution(store_db: str, run: 
         ("bob", "resolved")
     ]
     assert "resolved while still sealed: bob on cheese-maze/flip" in run("verify").output
+    run("report", "-o", "sealed.html")
+    html = Path("sealed.html").read_text(encoding="utf-8")
+    assert "sealed forecast never revealed on resolved questions" in html
+    assert "<b>bob</b> on <code>cheese-maze/flip</code>" in html
 
 
 def test_a_new_commitment_is_an_update_and_the_latest_is_scored(store_db: str, run: Run) -> None:

@@ -23,7 +23,7 @@ from predtrack.rules import (
     register_source,
 )
 from predtrack.rules.base import Chunk, Evidence, Run, Source
-from predtrack.rules.grammar import Pointer, Rule
+from predtrack.rules.nodes import Pointer, Rule
 
 
 def lines(*records: dict[str, object]) -> str:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from fixtures.multirun import job, make_sweep
 
 from predtrack.errors import RuleError
 from predtrack.rules import (
@@ -22,54 +20,13 @@ from predtrack.rules import (
     sweep_points,
 )
 
-APP = textwrap.dedent(
-    """
-    import json, os
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-
-    # Seeds that recover at each size: all at 16, three at 24, one at 32.
-    SOLVED = {16: 4, 24: 3, 32: 1}
-
-    @hydra.main(version_base=None, config_path=".", config_name="config")
-    def main(cfg):
-        out = HydraConfig.get().runtime.output_dir
-        success = cfg.seed < SOLVED[cfg.m]
-        with open(os.path.join(out, "metrics.json"), "w") as f:
-            json.dump({"success": success, "rel_error": cfg.m / 1000 + cfg.seed / 10000}, f)
-        with open(os.path.join(out, "train.jsonl"), "w") as f:
-            for step in range(5):
-                val = 0.5 + 0.1 * step - (0.3 if step == 4 else 0) + cfg.seed / 100
-                f.write(json.dumps({"step": step, "val_acc": val, "test_acc": val - 0.05}) + "\\n")
-
-    if __name__ == "__main__":
-        main()
-    """
-)
 GLOB = "multirun/*/*/*/metrics.json"
 
 
 @pytest.fixture(scope="module")
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3 x 4 multirun (m x seed) launched by Hydra itself, in its default folders."""
-    root = tmp_path_factory.mktemp("study")
-    (root / "app.py").write_text(APP)
-    (root / "config.yaml").write_text("m: 16\nseed: 0\n")
-    subprocess.run(
-        [sys.executable, "app.py", "--multirun", "m=16,24,32", "seed=0,1,2,3"],
-        cwd=root,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return root
-
-
-def job(root: Path, m: int, seed: int) -> Path:
-    for overrides in root.glob("multirun/*/*/*/.hydra/overrides.yaml"):
-        if overrides.read_text().split() == ["-", f"m={m}", "-", f"seed={seed}"]:
-            return overrides.parent.parent
-    raise AssertionError(f"no job m={m} seed={seed}")
+    return make_sweep(tmp_path_factory.mktemp("study"))
 
 
 @pytest.fixture

@@ -108,3 +108,60 @@ def test_grouped_crossing_equals_per_group_computation(
             return
         got = evaluate_rule(parse_rule(rule), root, "quantity").value
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+
+
+_history = st.lists(
+    st.tuples(
+        st.integers(-3, 6),  # few steps: a step logged again after a restart
+        st.sampled_from([1.7e9, 1.7e9 + 1, 1.7e9 + 2]),
+        st.one_of(st.floats(-10, 10), st.sampled_from([0.0, 1.0, math.nan])),
+    ),
+    min_size=1,
+    max_size=30,
+)
+_picks = st.sampled_from(
+    ["@last", "@first", "@max", "@min", "@step=2", "@step=2.5", "@argmax(b)", "@argmin(b)"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=_history, b=_history, pick=_picks)
+def test_compact_series_picks_equal_the_plain_ones(
+    a: list[tuple[int, float, float]], b: list[tuple[int, float, float]], pick: str
+) -> None:
+    # A TensorBoard history (a compact Series) and the same points as a list must give the
+    # same pick, time and error.
+    from predtrack.rules.access import Context
+    from predtrack.rules.base import Chunk, Point, Run, Series
+    from predtrack.rules.nodes import Pick, Select
+    from predtrack.rules.select import _series_pick
+    from predtrack.rules.sources.tensorboard import TensorboardSource
+
+    def compact(points: list[tuple[int, float, float]]) -> Series:
+        s = Series()
+        for step, t, v in points:
+            s.steps.append(step)
+            s.times.append(t)
+            s.values.append(v)
+        return s
+
+    select = parse_rule(f"tensorboard:tb#a{pick}").selector
+    assert isinstance(select, Select) and isinstance(select.value, Pick)
+    node = select.value
+    ctx = Context(TensorboardSource, "tb", False)
+    outcomes = []
+    for series in (
+        {"a": compact(a), "b": compact(b)},
+        {"a": [Point(*p) for p in a], "b": [Point(*p) for p in b]},
+    ):
+        chunk = Chunk.one(Run("r", "run r", series=series), {"a": a[-1][2]}, time=None)
+        try:
+            u = _series_pick(ctx, chunk, 0, node)
+            outcomes.append((u.value, u.time, u.earliest))
+        except RuleError as e:
+            outcomes.append(str(e))
+    got, plain = outcomes
+    if isinstance(got, tuple) and isinstance(plain, tuple) and math.isnan(got[0]):
+        assert math.isnan(plain[0]) and got[1:] == plain[1:]
+    else:
+        assert got == plain

@@ -84,7 +84,7 @@ def test_reading_writes_nothing(logs: Path) -> None:
 
 
 def test_missing_and_layout_and_fields(tmp_path: Path, logs: Path) -> None:
-    with pytest.raises(RulePending, match="do not exist yet"):
+    with pytest.raises(RulePending, match="does not exist yet"):
         load(InspectSource, tmp_path / "nope", {ACC})
     InspectSource.check_layout(logs, frozenset({ACC, "task", "model", "created", "status"}))
     with pytest.raises(RuleSyntaxError, match="no field 'accuracy'"):

@@ -70,7 +70,7 @@ def test_reading_writes_nothing(results: Path) -> None:
 
 
 def test_missing_layout_and_fields(tmp_path: Path, results: Path) -> None:
-    with pytest.raises(RulePending, match="do not exist yet"):
+    with pytest.raises(RulePending, match="does not exist yet"):
         load(LmevalSource, tmp_path / "nope", {ACC})
     LmevalSource.check_layout(results, frozenset({ACC, "model", "n-samples.arith_mc.effective"}))
     for bad in ("acc,none", "results.arith_mc", "n-samples.arith_mc.limit"):

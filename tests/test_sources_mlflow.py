@@ -9,8 +9,8 @@ import pytest
 from fixtures.trackers import by_name, copy_fixture, load, snapshot
 
 from predtrack.errors import RuleError, RuleSyntaxError
-from predtrack.rules.base import RulePending
-from predtrack.rules.sources.mlflow import MlflowSource, latest
+from predtrack.rules.base import RulePending, latest
+from predtrack.rules.sources.mlflow import MlflowSource
 
 T0 = 1_772_323_200  # 2026-03-01T00:00:00Z, the fixture script's first run start
 STORES = ["mlruns", "mlflow.db"]

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import pytest
-from fixtures.trackers import by_name, load, snapshot
+from fixtures.trackers import by_name, load, sacred_runs, snapshot
 
 from predtrack.errors import RuleError, RuleSyntaxError
 from predtrack.rules.base import RulePending, parse_time
@@ -14,30 +13,8 @@ from predtrack.rules.sources.sacred import SacredSource
 
 
 def observe(root: Path) -> Path:
-    """Three runs of a tiny experiment: seeds 1 and 2 complete, seed 9 fails."""
-    from sacred import Experiment
-    from sacred.observers import FileStorageObserver
-
-    ex = Experiment("maze", save_git_info=False)
-    ex.observers.append(FileStorageObserver(str(root / "runs")))
-
-    @ex.config
-    def cfg() -> None:
-        seed = 1  # noqa: F841
-        model = {"width": 64}  # noqa: F841
-
-    @ex.main
-    def main(_run, seed: int) -> float:  # type: ignore[no-untyped-def]
-        for step in range(4):
-            _run.log_scalar("val_acc", [0.5, 0.8, 0.7, 0.6][step] + seed / 100, step)
-        if seed == 9:
-            raise RuntimeError("node lost")
-        return 2.0 + seed
-
-    for seed in (1, 2, 9):
-        with contextlib.suppress(RuntimeError):  # the failed run is what the test wants
-            ex.run(config_updates={"seed": seed}, options={"--loglevel": "ERROR"})
-    return root / "runs"
+    """Three runs: seeds 1 and 2 complete, seed 9 fails."""
+    return sacred_runs(root / "runs", [(1, False), (2, False), (9, True)])
 
 
 def test_status_config_result_and_metrics(tmp_path: Path) -> None:
@@ -82,7 +59,7 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_missing_and_layout(tmp_path: Path) -> None:
-    with pytest.raises(RulePending, match="do not exist yet"):
+    with pytest.raises(RulePending, match="does not exist yet"):
         load(SacredSource, tmp_path / "runs", {"result"})
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "a.txt").write_text("x")

@@ -7,21 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-from fixtures.trackers import by_name, load, snapshot
-from tensorboardX import SummaryWriter
+from fixtures.trackers import by_name, load, snapshot, write_run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from predtrack.errors import RuleError, RuleSyntaxError
 from predtrack.rules.base import RulePending
 from predtrack.rules.sources.tensorboard import TensorboardSource
-
-
-def write_run(folder: Path, scalars: dict[str, list[float]]) -> None:
-    """Scalars as tensorboardX writes them (`simple_value`)."""
-    w = SummaryWriter(logdir=str(folder), flush_secs=3600, max_queue=100_000)
-    for tag, values in scalars.items():
-        for step, v in enumerate(values):
-            w.add_scalar(tag, v, step)
-    w.close()
 
 
 def write_tensor_run(folder: Path, tag: str, values: list[float]) -> None:
@@ -154,7 +146,7 @@ def test_reading_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_missing_folder_is_pending_and_layout_checks(tmp_path: Path) -> None:
-    with pytest.raises(RulePending, match="do not exist yet"):
+    with pytest.raises(RulePending, match="does not exist yet"):
         load(TensorboardSource, tmp_path / "runs", {"val_acc"})
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "metrics.json").write_text("{}")
@@ -163,3 +155,61 @@ def test_missing_folder_is_pending_and_layout_checks(tmp_path: Path) -> None:
     with pytest.raises(RuleSyntaxError, match="not a TensorBoard event file"):
         TensorboardSource.check_layout(tmp_path / "plain" / "metrics.json", frozenset())
     TensorboardSource.check_layout(tmp_path / "later", frozenset({"val_acc"}))
+
+
+_TAGS = ("val_acc", "val_acc_top5", "loss", "x" * 130)
+_events = st.lists(
+    st.tuples(
+        st.sampled_from(_TAGS),
+        st.one_of(st.just(0), st.integers(-(2**63), 2**63 - 1), st.integers(0, 70_000)),
+        st.one_of(st.just(0.0), st.floats(0, 2e9)),
+        st.floats(width=32, allow_nan=False),
+        st.sampled_from(["simple", "metadata", "two values", "tensor"]),
+    ),
+    max_size=60,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=_events, wanted=st.sampled_from([("val_acc",), ("val_acc", "loss"), ("x" * 130,)]))
+def test_every_record_layout_reads_as_protobuf_parses_it(
+    tmp_path: Path, events: list[tuple[str, int, float, float, str]], wanted: tuple[str, ...]
+) -> None:
+    # Events in the one-scalar layout are decoded in batches, any other by protobuf: both
+    # must give what protobuf gives, in file order (steps 0 and negative, wall time 0,
+    # long tags, extra fields, several values, tensors).
+    import numpy as np
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.util import tensor_util
+
+    from predtrack.rules.sources.tensorboard import read_event_file
+
+    folder = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+    w = EventFileWriter(str(folder))
+    expected: dict[str, list[tuple[int, float, float]]] = {}
+    for tag, step, wall, value, shape in events:
+        if shape == "tensor":
+            v = summary_pb2.Summary.Value(
+                tag=tag, tensor=tensor_util.make_tensor_proto(np.float32(value))
+            )
+        else:
+            v = summary_pb2.Summary.Value(tag=tag, simple_value=value)
+            if shape == "metadata":
+                v.metadata.plugin_data.plugin_name = "scalars"
+        values = (
+            [v, summary_pb2.Summary.Value(tag="other", simple_value=1.0)]
+            if shape == "two values"
+            else [v]
+        )
+        w.add_event(
+            event_pb2.Event(step=step, wall_time=wall, summary=summary_pb2.Summary(value=values))
+        )
+        if tag in wanted:
+            expected.setdefault(tag, []).append((step, wall, float(np.float32(value))))
+    w.close()
+    with event_file(folder).open("rb") as f:
+        got = read_event_file(f, "events", wanted)
+    assert {tag: [(p.step, p.time, p.value) for p in s] for tag, s in got.items()} == expected

@@ -17,15 +17,19 @@ def wandb_dir(tmp_path: Path) -> Path:
     return copy_fixture("wandb", tmp_path) / "wandb"
 
 
-def by_config(chunks: list) -> dict[tuple[float, int], object]:
-    return {(c.run.fields["config.lr"], c.run.fields["config.seed"]): c for c in chunks}
+def by_config(chunks: list) -> dict[tuple[float, int], list]:
+    """Runs by (lr, seed), in start order (a crashed run, then its re-run)."""
+    out: dict[tuple[float, int], list] = {}
+    for c in chunks:
+        out.setdefault((c.run.fields["config.lr"], c.run.fields["config.seed"]), []).append(c)
+    return out
 
 
 def test_config_summary_and_history(wandb_dir: Path) -> None:
     chunks, evidence = load(WandbSource, wandb_dir, {"val_acc", "config.lr"})
-    assert len(chunks) == 4
+    assert len(chunks) == 6
     assert not list(wandb_dir.rglob("wandb-summary.json"))  # this W&B wrote none offline
-    c = by_config(chunks)[(0.001, 1)]
+    (c,) = by_config(chunks)[(0.001, 1)]
     assert c.run.fields["config.model.width"] == 64  # nested config, dotted
     assert c.records[0]["val_acc"] == pytest.approx(0.79)  # summary: the last logged value
     assert c.records[0]["best_val_acc"] == pytest.approx(0.899)  # set on run.summary
@@ -35,14 +39,16 @@ def test_config_summary_and_history(wandb_dir: Path) -> None:
     assert (best.step, best.value) == (4, pytest.approx(0.81))
     assert c.run.series["test_acc"][best.step].value == pytest.approx(0.76)  # @argmax(val_acc)
     assert c.run.status == "finished"
-    assert sorted(Path(e.path).suffix for e in evidence) == [".wandb"] * 4
+    assert sorted(Path(e.path).suffix for e in evidence) == [".wandb"] * 6
 
 
 def test_nonzero_exit_is_a_failed_run(wandb_dir: Path) -> None:
     chunks, _ = load(WandbSource, wandb_dir, {"loss"})
-    c = by_config(chunks)[(0.1, 1)]
+    (c,) = by_config(chunks)[(0.1, 1)]
     assert c.run.status == "failed"
     assert c.run.reason == f"W&B run {c.run.name} exited with code 1"
+    crashed, rerun = sorted(by_config(chunks)[(0.1, 2)], key=lambda c: c.run.sort_key())
+    assert (crashed.run.status, rerun.run.status) == ("failed", "finished")
 
 
 def test_times_from_the_log_not_mtimes(wandb_dir: Path) -> None:

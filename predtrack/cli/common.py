@@ -52,6 +52,8 @@ class PredtrackGroup(click.Group):
             _quiet_exit()
         except KeyboardInterrupt:
             raise click.exceptions.Abort() from None
+        except MemoryError:
+            pass  # reported below, once the frames holding the input are released
         except Exception as error:
             if os.environ.get("PREDTRACK_DEBUG"):
                 raise
@@ -59,6 +61,9 @@ class PredtrackGroup(click.Group):
                 f"unexpected {type(error).__name__}: {error} "
                 "(set PREDTRACK_DEBUG=1 to see the traceback, and please report it)"
             ) from None
+        raise InputFailure(
+            "out of memory: the input is too large for the memory allowed (split it)"
+        )
 
 
 def db_option(func: F) -> F:
@@ -97,13 +102,15 @@ def warn(message: str) -> None:
     click.echo(f"Warning: {display(message)}", err=True)
 
 
-def _store(db: str | None) -> Any:
-    from predtrack.store.schema import open_store
+def open_store(db: str | None) -> Any:
+    """The store named by --db (or its defaults), checked to be at the newest schema."""
+    from predtrack.store import schema
 
-    return open_store(db)
+    return schema.open_store(db)
 
 
-def _user(by: str | None) -> str:
+def user(by: str | None) -> str:
+    """Who is acting: --by, else PREDTRACK_USER, git or the OS user."""
     from predtrack.identity import current_user
 
     return current_user(by)

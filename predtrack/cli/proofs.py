@@ -6,19 +6,10 @@ from pathlib import Path
 
 import click
 
-from predtrack.cli.common import (
-    PredtrackGroup,
-    _store,
-    _user,
-    by_option,
-    db_option,
-    json_option,
-    show,
-    warn,
-)
+from predtrack.cli import common
 
 
-@click.group(cls=PredtrackGroup)
+@click.group(cls=common.PredtrackGroup)
 def key() -> None:
     """Forecasters' SSH keys that sign predictions: `key add`, `key rotate`, `key revoke`, `key list`."""
 
@@ -31,9 +22,9 @@ def key() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Register every key of a file in the format of https://github.com/USER.keys.",
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def key_add(
     name: str,
     pubkey: str | None,
@@ -57,15 +48,15 @@ def key_add(
     keys = (
         [read_key_argument(pubkey)] if pubkey is not None else read_public_keys(github_keys or "")
     )
-    show(add_keys(_store(db), name, keys, by=_user(by)), as_json)
+    common.show(add_keys(common.open_store(db), name, keys, by=common.user(by)), as_json)
 
 
 @key.command("rotate")
 @click.argument("name")
 @click.argument("newpubkey")
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def key_rotate(name: str, newpubkey: str, as_json: bool, by: str | None, db: str | None) -> None:
     """Replace NAME's active keys by NEWPUBKEY: old signatures stay valid, old keys sign nothing new.
 
@@ -75,15 +66,18 @@ def key_rotate(name: str, newpubkey: str, as_json: bool, by: str | None, db: str
     """
     from predtrack.proofs.keyring import read_key_argument, rotate_key
 
-    show(rotate_key(_store(db), name, read_key_argument(newpubkey), by=_user(by)), as_json)
+    common.show(
+        rotate_key(common.open_store(db), name, read_key_argument(newpubkey), by=common.user(by)),
+        as_json,
+    )
 
 
 @key.command("revoke")
 @click.argument("name")
 @click.option("--fingerprint", metavar="SHA256:...", help="Revoke only this key of NAME.")
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def key_revoke(
     name: str, fingerprint: str | None, as_json: bool, by: str | None, db: str | None
 ) -> None:
@@ -95,13 +89,16 @@ def key_revoke(
     """
     from predtrack.proofs.keyring import revoke_keys
 
-    show(revoke_keys(_store(db), name, by=_user(by), fingerprint=fingerprint), as_json)
+    common.show(
+        revoke_keys(common.open_store(db), name, by=common.user(by), fingerprint=fingerprint),
+        as_json,
+    )
 
 
 @key.command("list")
 @click.argument("name", required=False)
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def key_list(name: str | None, as_json: bool, db: str | None) -> None:
     """List registered keys with their fingerprints and validity (check them against the
     keys the forecasters publish, e.g. https://github.com/USER.keys).
@@ -112,7 +109,7 @@ def key_list(name: str | None, as_json: bool, db: str | None) -> None:
     """
     from predtrack.proofs.keyring import list_keys
 
-    show(list_keys(_store(db), forecaster=name), as_json)
+    common.show(list_keys(common.open_store(db), forecaster=name), as_json)
 
 
 @click.command()
@@ -128,9 +125,9 @@ def key_list(name: str | None, as_json: bool, db: str | None) -> None:
 @click.option(
     "--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the TSA."
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def anchor(
     tsa_url: str | None,
     git_repo: str | None,
@@ -152,8 +149,14 @@ def anchor(
     """
     from predtrack.proofs.anchors import anchor as make_anchor
 
-    show(
-        make_anchor(_store(db), by=_user(by), tsa_url=tsa_url, git_repo=git_repo, timeout=timeout),
+    common.show(
+        make_anchor(
+            common.open_store(db),
+            by=common.user(by),
+            tsa_url=tsa_url,
+            git_repo=git_repo,
+            timeout=timeout,
+        ),
         as_json,
     )
 
@@ -168,9 +171,9 @@ def anchor(
     help="The openings file [default: the one `predict --sealed` printed for this store and --by].",
 )
 @click.option("--sign", is_flag=True, help="Sign the revealed forecasts with your registered key.")
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def reveal(
     experiment: str | None,
     openings: Path | None,
@@ -190,10 +193,16 @@ def reveal(
     """
     from predtrack.proofs.seals import reveal as publish
 
-    result = publish(_store(db), by=_user(by), experiment=experiment, openings=openings, sign=sign)
+    result = publish(
+        common.open_store(db),
+        by=common.user(by),
+        experiment=experiment,
+        openings=openings,
+        sign=sign,
+    )
     for message in result.warnings:
-        warn(message)
-    show(result, as_json)
+        common.warn(message)
+    common.show(result, as_json)
 
 
 COMMANDS = (key, anchor, reveal)

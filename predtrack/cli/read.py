@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from predtrack.cli.common import (
-    _store,
-    _user,
-    by_option,
-    db_option,
-    json_option,
-    show,
-    warn,
-)
+from predtrack.cli import common
 from predtrack.vocabulary import GROUPINGS, KINDS
 
 # --- reading ---
@@ -29,9 +22,9 @@ from predtrack.vocabulary import GROUPINGS, KINDS
 @click.option("--kind", type=click.Choice(KINDS))
 @click.option("--tag", help="Only questions with this tag.")
 @click.option("--reveal", is_flag=True, help="Show others' predictions on open questions too.")
-@by_option
-@json_option
-@db_option
+@common.by_option
+@common.json_option
+@common.db_option
 def list_command(
     experiment: str | None,
     status: str | None,
@@ -53,8 +46,8 @@ def list_command(
     from predtrack.render import question_list
 
     views = list_questions(
-        _store(db),
-        viewer=_user(by),
+        common.open_store(db),
+        viewer=common.user(by),
         reveal=reveal,
         experiment=experiment,
         status=status,
@@ -62,7 +55,7 @@ def list_command(
         tag=tag,
     )
     if as_json:
-        show(views, True)
+        common.show(views, True)
     else:
         click.echo(question_list(views))
 
@@ -73,9 +66,9 @@ def list_command(
 @click.option(
     "--reveal", is_flag=True, help="Show others' predictions even if you have not predicted."
 )
-@by_option
-@json_option
-@db_option
+@common.by_option
+@common.json_option
+@common.db_option
 def show_command(
     question: str,
     experiment: str | None,
@@ -91,25 +84,29 @@ def show_command(
 
     \b
     Example:
-      predtrack show flip
-      predtrack show cheese-maze/flip --json
+      predtrack common.show flip
+      predtrack common.show cheese-maze/flip --json
     """
     from predtrack.questions import show_question
     from predtrack.render import question_detail
 
     view = show_question(
-        _store(db), question, viewer=_user(by), reveal=reveal, experiment=experiment
+        common.open_store(db),
+        question,
+        viewer=common.user(by),
+        reveal=reveal,
+        experiment=experiment,
     )
     if as_json:
-        show(view, True)
+        common.show(view, True)
     else:
         click.echo(question_detail(view))
 
 
 @click.command()
 @click.option("--full", is_flag=True, help="All 64 hex digits instead of 16.")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def head(full: bool, as_json: bool, db: str | None) -> None:
     """Print the ledger head digest SEQ:HEX to publish.
 
@@ -122,10 +119,10 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
     """
     from predtrack.integrity import head as ledger_head
 
-    value = ledger_head(_store(db), full=full)
+    value = ledger_head(common.open_store(db), full=full)
     if as_json:
         seq, digest = value.split(":")
-        show({"head": value, "seq": int(seq), "hash": digest}, True)
+        common.show({"head": value, "seq": int(seq), "hash": digest}, True)
     else:
         click.echo(value)
 
@@ -138,8 +135,8 @@ def head(full: bool, as_json: bool, db: str | None) -> None:
     "--tsa-ca", type=click.Path(path_type=Path), help="CA certificates (PEM) of the TSAs."
 )
 @click.option("--git", "git_repo", metavar="REPO", help="A repository with anchor commits.")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def verify(
     against: str | None, tsa_ca: Path | None, git_repo: str | None, as_json: bool, db: str | None
 ) -> None:
@@ -154,11 +151,11 @@ def verify(
     """
     from predtrack.integrity import verify as run_verify
 
-    result = run_verify(_store(db), against=against, tsa_ca=tsa_ca, git=git_repo)
+    result = run_verify(common.open_store(db), against=against, tsa_ca=tsa_ca, git=git_repo)
     if not as_json:
         for message in result.warnings:
-            warn(message)
-    show(result, as_json)
+            common.warn(message)
+    common.show(result, as_json)
     if not result.ok:
         sys.exit(1)
 
@@ -187,21 +184,9 @@ def verify(
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
 @click.option("--wide", is_flag=True, help="Every column and CI, however wide the terminal.")
 @click.option("-e", "--experiment", metavar="NAME", help="Only this experiment.")
-@json_option
-@db_option
-def score(
-    by: str | None,
-    baseline: str | None,
-    compare_pair: tuple[str, str] | None,
-    include_late: bool,
-    signed_only: bool,
-    bits: bool,
-    seed: int,
-    wide: bool,
-    experiment: str | None,
-    as_json: bool,
-    db: str | None,
-) -> None:
+@common.json_option
+@common.db_option
+def score(wide: bool, as_json: bool, db: str | None, **options: Any) -> None:
     """Score resolved questions: Brier, log, CORP MCB/DSC/UNC, CRPS, coverage, skill.
 
     Per forecaster and question the latest pre-registered prediction counts; annulled
@@ -217,19 +202,9 @@ def score(
     from predtrack.render import comparison_table, score_table
     from predtrack.score import score_report
 
-    document = score_report(
-        _store(db),
-        by=by,
-        baseline=baseline,
-        include_late=include_late,
-        bits=bits,
-        seed=seed,
-        experiment=experiment,
-        compare_pair=compare_pair,
-        signed_only=signed_only,
-    )
+    document = score_report(common.open_store(db), **options)
     if as_json:
-        show(document, True)
+        common.show(document, True)
         return
     click.echo(score_table(document, wide=wide))
     if "comparison" in document:
@@ -261,7 +236,7 @@ def score(
     help="Write to a file, not stdout.",
 )
 @click.option("--include-late", is_flag=True, help="With --scored: score late predictions too.")
-@db_option
+@common.db_option
 def export_command(
     fmt: str, scored: bool, raw: bool, output: Path | None, include_late: bool, db: str | None
 ) -> None:
@@ -277,7 +252,7 @@ def export_command(
     """
     from predtrack.output import write_lines
 
-    store = _store(db)
+    store = common.open_store(db)
     if fmt == "csv":
         if not scored:
             raise click.UsageError("--format csv exports scored predictions: add --scored")
@@ -295,8 +270,8 @@ def export_command(
 
 @click.command("import")
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def import_command(source: Path, as_json: bool, db: str | None) -> None:
     """Rebuild an empty store from `predtrack export` output, checking the chain line by line.
 
@@ -307,12 +282,10 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
     Example:
       predtrack import ledger.jsonl --db fresh.db
     """
-    from predtrack.store.schema import init_store
-    from predtrack.transfer import import_ledger, read_export_file
+    from predtrack.transfer import import_export, read_export_file
 
     entries = read_export_file(source)  # checked before anything is created
-    init_store(db)
-    show(import_ledger(_store(db), entries), as_json)
+    common.show(import_export(db, entries), as_json)
 
 
 @click.command()
@@ -361,21 +334,9 @@ def import_command(source: Path, as_json: bool, db: str | None) -> None:
     help="Also write every figure into DIR as a standalone SVG file (legend and colours "
     "inline), and as a PDF when rsvg-convert (Debian: librsvg2-bin) is on PATH.",
 )
-@json_option
-@db_option
-def report(
-    output: Path,
-    experiment: str | None,
-    title: str | None,
-    by: str,
-    include_late: bool,
-    baseline: str,
-    questions: str,
-    seed: int,
-    figures: Path | None,
-    as_json: bool,
-    db: str | None,
-) -> None:
+@common.json_option
+@common.db_option
+def report(output: Path, questions: str, as_json: bool, db: str | None, **options: Any) -> None:
     """Write the HTML calibration and resolution report, one self-contained file.
 
     Leaderboard with bootstrap intervals and head-to-head comparisons, CORP reliability
@@ -399,33 +360,26 @@ def report(
         limit = int(text)
     else:
         raise InputError(f"--questions {questions!r}: expected a number >= 0 or 'all'")
-    options = ReportOptions(
-        title=title,
-        experiment=experiment,
-        by=by,
-        include_late=include_late,
-        baseline=baseline,
-        questions=limit,
-        seed=seed,
-        figures=figures,
-    )
-    store = _store(db)
+    chosen = ReportOptions(questions=limit, **options)
+    store = common.open_store(db)
     progress = None
     if sys.stderr.isatty():
 
         def progress(step: str) -> None:
             click.echo(f"\r\033[K{step}…", nl=False, err=True)
 
-    result = write_report(store, output, options, progress=progress)
+    result = write_report(store, output, chosen, progress=progress)
     if progress is not None:
         click.echo("\r\033[K", nl=False, err=True)
     if not result.verified:
-        warn(
+        common.warn(
             f"verification FAILED ({result.problems} problem(s)); the report says so in red. "
             "Run `predtrack verify` for details."
         )
     if as_json:
-        show({"path": str(result.path), "size": result.size, "verified": result.verified}, True)
+        common.show(
+            {"path": str(result.path), "size": result.size, "verified": result.verified}, True
+        )
     else:
         click.echo(str(result.path))
 

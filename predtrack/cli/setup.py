@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import click
 
-from predtrack.cli.common import (
-    PredtrackGroup,
-    db_option,
-    json_option,
-    show,
-    warn,
-)
+from predtrack.cli import common
+from predtrack.output import shown_path
 
 # --- setup ---
 
 
 @click.command()
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def init(as_json: bool, db: str | None) -> None:
     """Create the database at the newest schema.
 
@@ -30,24 +25,28 @@ def init(as_json: bool, db: str | None) -> None:
 
     result = init_store(db)
     if as_json:
-        show(result, True)
+        common.show(result, True)
         return
     if result.created:
-        click.echo(f"Created {result.database} at schema revision {result.revision}.")
+        click.echo(f"Created {shown_path(result.database)} at schema revision {result.revision}.")
         if result.journal and result.journal != "wal":
-            warn(f"WAL journal unavailable here ({result.journal}); using the rollback journal")
+            common.warn(
+                f"WAL journal unavailable here ({result.journal}); using the rollback journal"
+            )
     else:
-        click.echo(f"{result.database} is already at schema revision {result.revision}.")
+        click.echo(
+            f"{shown_path(result.database)} is already at schema revision {result.revision}."
+        )
 
 
-@click.group(cls=PredtrackGroup)
+@click.group(cls=common.PredtrackGroup)
 def db() -> None:
     """Schema revision of the database: `db current`, `db upgrade`."""
 
 
 @db.command("current")
-@db_option
-@json_option
+@common.db_option
+@common.json_option
 def db_current(db: str | None, as_json: bool) -> None:
     """Show the database's schema revision and the newest one.
 
@@ -59,7 +58,7 @@ def db_current(db: str | None, as_json: bool) -> None:
 
     info = revision_info(db)
     if as_json:
-        show(info, True)
+        common.show(info, True)
         return
     state = "up to date" if info["up_to_date"] else "run `predtrack db upgrade`"
     click.echo(
@@ -68,8 +67,8 @@ def db_current(db: str | None, as_json: bool) -> None:
 
 
 @db.command("upgrade")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def db_upgrade(as_json: bool, db: str | None) -> None:
     """Back up the database file, then migrate it to the newest schema.
 
@@ -81,7 +80,7 @@ def db_upgrade(as_json: bool, db: str | None) -> None:
 
     result = upgrade_store(db)
     if as_json:
-        show(result, True)
+        common.show(result, True)
     elif result.before == result.after:
         click.echo(f"{result.database} is already at revision {result.after}; nothing to do.")
     else:

@@ -9,17 +9,7 @@ from typing import Any
 
 import click
 
-from predtrack.cli.common import (
-    PredtrackGroup,
-    _store,
-    _user,
-    by_option,
-    db_option,
-    json_option,
-    progress_bar,
-    show,
-    warn,
-)
+from predtrack.cli import common
 from predtrack.vocabulary import KINDS
 
 # --- writing predictions ---
@@ -66,46 +56,27 @@ from predtrack.vocabulary import KINDS
 )
 @click.option("--level", metavar="P", help="Level of an 'A to B' interval or --ci [default: 0.9].")
 @click.option("--ci", nargs=2, metavar="LO HI", help="Interval around a point forecast.")
-@click.option(
-    "--log", "log_scale", is_flag=True, help="Fit the interval on the log scale (lognormal)."
-)
+@click.option("--log", is_flag=True, help="Fit the interval on the log scale (lognormal).")
 @click.option("--normalize", is_flag=True, help="Rescale category probabilities to sum to 1.")
-@click.option(
-    "--sign",
-    is_flag=True,
-    help="Sign your forecasts with your registered SSH key (ssh-agent or $PREDTRACK_SSH_KEY).",
-)
+@click.option("--sign", is_flag=True, help="Sign with your SSH key (agent or $PREDTRACK_SSH_KEY).")
 @click.option(
     "--sealed",
     is_flag=True,
     help="Store only a commitment; the forecast stays in your openings file until `reveal`.",
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def predict(
     args: tuple[str, ...],
     question_ref: str | None,
     bulk_file: Path | None,
-    experiment: str | None,
-    key: str | None,
-    kind: str | None,
-    unit: str | None,
-    tags: tuple[str, ...],
-    note: str | None,
-    bounds: tuple[float, float] | None,
-    ordered: bool,
-    rule: str | None,
-    if_run_fails: str | None,
-    level: str | None,
-    ci: tuple[str, str] | None,
-    log_scale: bool,
-    normalize: bool,
     sign: bool,
     sealed: bool,
     as_json: bool,
     by: str | None,
     db: str | None,
+    **options: Any,
 ) -> None:
     """Record a prediction; nothing is ever edited, an update is a new prediction.
 
@@ -122,21 +93,14 @@ def predict(
       predtrack predict --file prereg.toml --sign
       predtrack predict --question flip "12 to 18" --sealed --by bob
     """
-    from predtrack.predict import DEFAULT_EXPERIMENT, NewPrediction, NewQuestion, register
+    from predtrack.predict import one, register
 
     for arg in args:
         # Unknown options are let through so that "-5 to 5" or -0.1 can be forecasts.
         if arg.startswith("-") and not re.match(r"^-[\d.]", arg):
             raise click.NoSuchOption(arg.split("=")[0])
-    user = _user(by)
-    options: dict[str, Any] = {
-        "level": level,
-        "ci": ci,
-        "log": log_scale,
-        "normalize": normalize,
-        "note": note,
-    }
-    question_options = (key, kind, unit, tags, bounds, ordered, rule, if_run_fails)
+    user = common.user(by)
+    descriptions: dict[str, str] = {}
     if bulk_file is not None:
         if args or question_ref:
             raise click.UsageError("--file takes no TITLE/FORECAST arguments and no --question")
@@ -146,49 +110,29 @@ def predict(
     elif question_ref is not None:
         if len(args) != 1:
             raise click.UsageError("with --question give exactly one FORECAST")
-        if any(v for v in question_options if v not in (None, (), False)):
-            raise click.UsageError(
-                "question options (--key, --kind, --rule, ...) only apply to a new question"
-            )
-        questions, descriptions = [], {}
-        predictions = [NewPrediction(question_ref, user, args[0], experiment=experiment, **options)]
+        questions, predictions = one(args[0], by=user, question=question_ref, **options)
     else:
         if len(args) != 2:
             raise click.UsageError(
                 'give a TITLE and a FORECAST, e.g. predict "Title" 70%; '
                 "or --question KEY FORECAST; or --file FILE"
             )
-        spec = NewQuestion(
-            experiment=experiment or DEFAULT_EXPERIMENT,
-            title=args[0],
-            kind=kind,
-            key=key,
-            unit=unit,
-            tags=list(tags),
-            bounds=bounds,
-            ordered=ordered,
-            rule=rule,
-            rule_dir=str(Path.cwd()),
-            if_run_fails=if_run_fails,
-        )
-        questions, descriptions = [spec], {}
-        predictions = [NewPrediction(spec, user, args[1], **options)]
-    store = _store(db)
-    with progress_bar("Parsing forecasts") as progress:
+        questions, predictions = one(args[1], by=user, title=args[0], **options)
+    with common.progress_bar("Parsing forecasts") as progress:
         result = register(
-            store, questions, predictions, by=user, descriptions=descriptions, progress=progress,
-            sign=sign, sealed=sealed,
+            common.open_store(db), questions, predictions, by=user, descriptions=descriptions,
+            progress=progress, sign=sign, sealed=sealed,
         )  # fmt: skip
     for message in result.warnings:
-        warn(message)
-    show(result, as_json)
+        common.warn(message)
+    common.show(result, as_json)
 
 
 @click.command()
 @click.argument("name")
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def lock(name: str, as_json: bool, by: str | None, db: str | None) -> None:
     """Lock an experiment: predictions made after this are recorded as late.
 
@@ -198,10 +142,10 @@ def lock(name: str, as_json: bool, by: str | None, db: str | None) -> None:
     """
     from predtrack.experiments import lock_experiment
 
-    show(lock_experiment(_store(db), name, by=_user(by)), as_json)
+    common.show(lock_experiment(common.open_store(db), name, by=common.user(by)), as_json)
 
 
-@click.group(cls=PredtrackGroup)
+@click.group(cls=common.PredtrackGroup)
 def experiment() -> None:
     """Experiments: `experiment add`, `experiment list`."""
 
@@ -209,9 +153,9 @@ def experiment() -> None:
 @experiment.command("add")
 @click.argument("name")
 @click.option("--description", "-d", help="What the experiment is about.")
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def experiment_add(
     name: str, description: str | None, as_json: bool, by: str | None, db: str | None
 ) -> None:
@@ -223,16 +167,16 @@ def experiment_add(
     """
     from predtrack.experiments import add_experiment
 
-    row = add_experiment(_store(db), name, description=description, by=_user(by))
+    row = add_experiment(common.open_store(db), name, description=description, by=common.user(by))
     if as_json:
-        show({"name": row.name, "id": row.id, "created_at": row.created_at}, True)
+        common.show({"name": row.name, "id": row.id, "created_at": row.created_at}, True)
     else:
         click.echo(f"Created experiment {name}")
 
 
 @experiment.command("list")
-@json_option
-@db_option
+@common.json_option
+@common.db_option
 def experiment_list(as_json: bool, db: str | None) -> None:
     """List experiments with their counts and lock times.
 
@@ -243,9 +187,9 @@ def experiment_list(as_json: bool, db: str | None) -> None:
     from predtrack.experiments import list_experiments
     from predtrack.render import experiment_list as render
 
-    rows = list_experiments(_store(db))
+    rows = list_experiments(common.open_store(db))
     if as_json:
-        show(rows, True)
+        common.show(rows, True)
     else:
         click.echo(render(rows))
 
@@ -267,9 +211,9 @@ def experiment_list(as_json: bool, db: str | None) -> None:
     is_flag=True,
     help="A file linked before has changed: record it as replacing the old one.",
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def link(
     locations: tuple[str, ...],
     experiment: str,
@@ -284,13 +228,18 @@ def link(
     Examples:
       predtrack link results.json sweep.csv -e cheese-maze
       predtrack link sweep.csv -e cheese-maze --supersede     # after a legitimate re-run
+      predtrack link mlflow:mlruns -e cheese-maze             # every file of the tracker store
     """
     from predtrack.link import link as link_artifacts
 
     result = link_artifacts(
-        _store(db), list(locations), experiment=experiment, by=_user(by), supersede=supersede
+        common.open_store(db),
+        list(locations),
+        experiment=experiment,
+        by=common.user(by),
+        supersede=supersede,
     )
-    show(result, as_json)
+    common.show(result, as_json)
 
 
 @click.command()
@@ -302,11 +251,7 @@ def link(
     help="Only this experiment (or where to look up QUESTION).",
 )
 @click.option("--dry-run", is_flag=True, help="Show what would be resolved; write nothing.")
-@click.option(
-    "--final",
-    is_flag=True,
-    help="Declare the experiment's runs complete: missing runs count as failed.",
-)
+@click.option("--final", is_flag=True, help="The runs are complete: missing runs count as failed.")
 @click.option(
     "--allow-outside",
     is_flag=True,
@@ -330,26 +275,11 @@ def link(
     is_flag=True,
     help="With --correct: evaluate the question's rule again on today's files.",
 )
-@json_option
-@by_option
-@db_option
+@common.json_option
+@common.by_option
+@common.db_option
 def resolve(
-    question: str | None,
-    experiment: str | None,
-    dry_run: bool,
-    final: bool,
-    allow_outside: bool,
-    value: float | None,
-    yes: bool | None,
-    category: str | None,
-    successes: int | None,
-    trials: int | None,
-    annul: str | None,
-    correct: str | None,
-    rerun: bool,
-    as_json: bool,
-    by: str | None,
-    db: str | None,
+    question: str | None, as_json: bool, by: str | None, db: str | None, **options: Any
 ) -> None:
     """Resolve every pending question from its rule, or one question by hand.
 
@@ -370,41 +300,16 @@ def resolve(
       predtrack resolve flip --value 16.0 --correct "re-ran with the fixed seed"
       predtrack resolve rate32 --rerun --correct "seed 7 re-run after the node crash"
     """
-    from predtrack.manual import ManualOutcome
+    from predtrack.resolve import ResolveRun
+    from predtrack.resolve import resolve as run_resolve
 
-    user = _user(by)
-    given = ManualOutcome(value, yes, category, successes, trials, annul, correct, rerun)
-    if question is None:
-        if given.has_value() or annul or correct or rerun:
-            raise click.UsageError("manual outcomes need the QUESTION they resolve")
-        from predtrack.resolve import resolve_pending
-
-        with progress_bar("Reading results") as progress:
-            run = resolve_pending(
-                _store(db),
-                by=user,
-                experiment=experiment,
-                dry_run=dry_run,
-                final=final,
-                allow_outside=allow_outside,
-                progress=progress,
-            )
-        show(run, as_json)
-        if run.failed:
-            sys.exit(1)
-        return
-    if dry_run or final:
-        raise click.UsageError(
-            "--dry-run and --final apply to resolving all pending rules (no QUESTION)"
+    with common.progress_bar("Reading results") as progress:
+        result = run_resolve(
+            common.open_store(db), question, by=common.user(by), progress=progress, **options
         )
-    from predtrack.resolve import resolve_manual
-
-    show(
-        resolve_manual(
-            _store(db), question, given, by=user, experiment=experiment, allow_outside=allow_outside
-        ),
-        as_json,
-    )
+    common.show(result, as_json)
+    if isinstance(result, ResolveRun) and result.failed:
+        sys.exit(1)
 
 
 COMMANDS = (predict, lock, experiment, link, resolve)

@@ -15,9 +15,10 @@ import math
 import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from predtrack.errors import InputError, ProofError
+from predtrack.output import Result
 from predtrack.proofs import git as git_anchor
 from predtrack.proofs import tsa
 from predtrack.store import queries
@@ -37,7 +38,7 @@ def _second(value: datetime, *, up: bool = False) -> str:
 
 
 @dataclass
-class Anchored:
+class Anchored(Result):
     """What `anchor` recorded."""
 
     seq: int
@@ -45,13 +46,7 @@ class Anchored:
     anchors: list[dict[str, Any]] = field(default_factory=list)
     entry: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "seq": self.seq,
-            "head": self.head,
-            "anchors": self.anchors,
-            "ledger_head": self.entry,
-        }
+    JSON: ClassVar[dict[str, str]] = {"entry": "ledger_head"}
 
     def text(self) -> str:
         lines = []

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from predtrack.errors import InputError, ProofError
+from predtrack.output import Result
 from predtrack.proofs import sealed
 from predtrack.store import queries
 from predtrack.store.engine import Session, Store
@@ -169,7 +170,7 @@ def _check_distribution(
 
 
 @dataclass
-class Revealed:
+class Revealed(Result):
     """What `reveal` published."""
 
     openings: str
@@ -180,16 +181,13 @@ class Revealed:
     head: str | None = None
     warnings: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "openings_file": self.openings,
-            "revealed": self.predictions,
-            "already_revealed": self.already,
-            "without_commitment": self.uncommitted,
-            "other_experiments": self.elsewhere,
-            "head": self.head,
-            "warnings": self.warnings,
-        }
+    JSON: ClassVar[dict[str, str]] = {
+        "openings": "openings_file",
+        "predictions": "revealed",
+        "already": "already_revealed",
+        "uncommitted": "without_commitment",
+        "elsewhere": "other_experiments",
+    }
 
     def text(self) -> str:
         lines = []

@@ -14,13 +14,13 @@ the report's own reads of the store.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from predtrack.errors import InputError
+from predtrack.output import write_file
 
 if TYPE_CHECKING:
     from predtrack.report.sweeps import SweepPoints
@@ -90,20 +90,7 @@ def write_report(
     if progress:
         progress("writing the file")
     data = html.encode("utf-8")
-    try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise InputError(f"--output {str(path)!r}: cannot write there ({error.strerror})") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_file(path, [data], option="--output")
     return ReportResult(
         path=path,
         size=len(data),
@@ -114,12 +101,6 @@ def write_report(
         counts=facts["counts"],
         figures=written,
     )
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _summary(board: Any, by: str, options: ReportOptions) -> dict[str, Any]:
@@ -145,7 +126,7 @@ def render_report(
     the experiment figure (the rules package's reader unless another is given)."""
     from predtrack import __version__, score
     from predtrack.integrity import head
-    from predtrack.predict import without_gc
+    from predtrack.memory import without_gc
     from predtrack.report import data, page
     from predtrack.report.format import json_script
     from predtrack.report.sections import SECTIONS

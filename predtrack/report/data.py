@@ -30,6 +30,7 @@ class ResolutionRow:
     reason: str | None
     resolved_at: datetime
     resolved_by: str
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # {path, sha256, size}: cards only
 
 
 @dataclass
@@ -161,6 +162,14 @@ def load_questions(
         annulled = [q for q in scope if q in history and history[q][-1].status == "annulled"]
         pending = [q for q in scope if q not in history]
         shown = resolved if limit is None else resolved[:limit]
+        ids = sorted({i for q in shown for i in states[q].current.evidence or []})
+        files = {a.id: a for a in queries.artifacts(session=session, ids=ids)} if ids else {}
+        for q in shown:
+            history[q][-1].evidence = [
+                {"path": a.path, "sha256": a.sha256, "size": a.size}
+                for a in (files.get(i) for i in states[q].current.evidence or [])
+                if a is not None
+            ]
         listed_annulled = annulled if limit is None else annulled[:limit]
         listed_pending = pending if limit is None else pending[:limit]
         # Predictions the board does not score: late ones on the cards, all on open questions.

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from predtrack.errors import InputError
+from predtrack.output import write_file
 from predtrack.report.draw import Key, Plot, figure_frame, num, standalone_svg
 
 PDF_TOOL = "rsvg-convert"  # Debian's librsvg2-bin
@@ -114,17 +114,7 @@ class FigureSet:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    except OSError as error:
-        raise InputError(f"--figures: cannot write {str(path)!r} ({error.strerror})") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_file(path, [data], option="--figures")
 
 
 def _pdf(tool: str, svg: Path) -> Path:

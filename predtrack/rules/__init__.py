@@ -15,59 +15,38 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from predtrack.rules import nodes
 from predtrack.rules.base import OutsideFolder, RulePending, RunFailed, register_source
 from predtrack.rules.check import check_rule, check_rule_for_kind, parse_rule
-from predtrack.rules.grammar import (
-    Aggregate,
-    Column,
-    Comparison,
-    Counts,
-    Crossing,
-    Filter,
-    Fraction,
-    Pick,
-    Pointer,
-    Rule,
-    Select,
-    Selector,
-)
+from predtrack.rules.nodes import *  # noqa: F403  (the rule's node types)
 
 if TYPE_CHECKING:
     from predtrack.rules.base import Evidence
     from predtrack.rules.evaluate import Evaluation, ReadCache, evaluate_rule, evidence_digest
-    from predtrack.rules.files import sha256_file
+    from predtrack.rules.files import files_of, scheme_of, sha256_file
     from predtrack.rules.sweep import Sweep, SweepPoint, sweep_points
 
 __all__ = [
-    "Aggregate",
-    "Column",
-    "Comparison",
-    "Counts",
-    "Crossing",
     "Evaluation",
     "Evidence",
-    "Filter",
-    "Fraction",
     "OutsideFolder",
-    "Pick",
-    "Pointer",
     "ReadCache",
-    "Rule",
     "RulePending",
     "RunFailed",
-    "Select",
-    "Selector",
     "Sweep",
     "SweepPoint",
     "check_rule",
     "check_rule_for_kind",
     "evaluate_rule",
     "evidence_digest",
+    "files_of",
     "parse_rule",
     "register_source",
+    "scheme_of",
     "sha256_file",
     "sweep_points",
 ]
+__all__ += nodes.__all__
 
 _LAZY = {
     "Evidence": "predtrack.rules.base",
@@ -75,6 +54,8 @@ _LAZY = {
     "ReadCache": "predtrack.rules.evaluate",
     "evaluate_rule": "predtrack.rules.evaluate",
     "evidence_digest": "predtrack.rules.evaluate",
+    "files_of": "predtrack.rules.files",
+    "scheme_of": "predtrack.rules.files",
     "sha256_file": "predtrack.rules.files",
     "Sweep": "predtrack.rules.sweep",
     "SweepPoint": "predtrack.rules.sweep",

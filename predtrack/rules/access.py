@@ -15,7 +15,8 @@ from typing import Any
 from predtrack.errors import RuleError
 from predtrack.rules.base import TIME_FIELDS, Chunk, Run, Source, parse_time
 from predtrack.rules.convert import as_number, match_key
-from predtrack.rules.grammar import RANGE_OPS, Filter, Pointer, Value, fmt_value, short
+from predtrack.rules.grammar import RANGE_OPS
+from predtrack.rules.nodes import Filter, Pointer, Value, fmt_value, short
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
 SHORT: Any = type("Short", (), {"__repr__": lambda self: "SHORT"})()  # a CSV row too short
@@ -258,11 +259,8 @@ class Scan:
             self.total += len(recs)
             run = chunk.run
             if self.track and run is not last_run:
-                for name, v in run.fields.items():
-                    text = (
-                        "null" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
-                    )
-                    self.values.setdefault(name, {}).setdefault(match_key(v), text)
+                for name, key, text in _field_values(run):
+                    self.values.setdefault(name, {}).setdefault(key, text)
             last_run = run
             for needed in self.need:
                 if isinstance(needed, str) and chunk.columns is not None:
@@ -285,6 +283,21 @@ class Scan:
                 continue
             yield chunk, idxs
         self.test.check_fields(self.total)
+
+
+def _field_values(run: Run) -> list[tuple[str, Any, str]]:
+    """(name, match key, text) of each run field, computed once per run."""
+    got = run.memo.get("fields")
+    if got is None:
+        got = run.memo["fields"] = [
+            (
+                name,
+                match_key(v),
+                "null" if v is None else str(v).lower() if isinstance(v, bool) else str(v),
+            )
+            for name, v in run.fields.items()
+        ]
+    return got
 
 
 def time_of(chunk: Chunk, i: int) -> float | None:

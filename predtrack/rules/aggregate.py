@@ -20,7 +20,7 @@ from predtrack.rules import crossing as fit
 from predtrack.rules.access import Context, FilterTest, Scan, filter_wants, getter, passes
 from predtrack.rules.base import TIME_FIELDS, Run
 from predtrack.rules.convert import OPS, Got, as_bool, match_key
-from predtrack.rules.grammar import (
+from predtrack.rules.nodes import (
     Aggregate,
     Crossing,
     Filter,
@@ -249,6 +249,10 @@ def name_missing(
     for name, seen in sorted(scan.values.items()):
         if name in fixed or name == "run" or (x is not None and name == x[0]) or len(seen) < 2:
             continue
+        if ctx.cls.axes is not None and not any(
+            name == a or (a.endswith(".") and name.startswith(a)) for a in ctx.cls.axes
+        ):
+            continue  # a tracker's measured values, ids and times say nothing of what is missing
         here = present.get(name, set())
         folders = " ".join(out)
         for key, text in sorted(seen.items(), key=_by_value):

@@ -20,26 +20,26 @@ The record model
 
 Adding a source
 ---------------
-1. Write `predtrack/rules/sources/NAME.py` with a subclass of `Source`. Keep its module
-   import light (standard library; import heavy libraries inside the methods): the rule
-   grammar imports the class when a prediction is registered. Set the class attributes
-   that describe the records, and implement `chunks()`:
+1. Write `predtrack/rules/sources/NAME.py` with a subclass of `Source` (a file format:
+   implement `chunks()`) or of `StoreSource` (a tracker's store, each run one record:
+   implement `units()` and `record()`). Keep its module import light (standard library;
+   import heavy libraries inside the methods): the rule grammar imports the class when a
+   prediction is registered. Set the class attributes that describe the records:
 
    ```python
-   class MlflowSource(Source):
-       name = "mlflow"
-       values = "name"           # VALUEs are names, not JSON pointers
-       runs_are_records = True   # a record is a run; picks read Run.series
-       folder = True             # the path names a store (a folder, or an mlflow.db)
+   class MlflowSource(StoreSource, name="mlflow", store="MLflow store"):
+       uses_names = True         # what it reads depends on target.names
 
-       def chunks(self) -> Iterator[Chunk]:
-           for ...:                          # one per run, natural order
-               data = self.reader.read_bytes(meta_path)   # hashed: evidence
-               run = Run(name=run_name, where=f"run {run_name} in {self.target.shown}",
-                         status="failed", reason="MLflow status FAILED",
-                         series={"cheese_rate": [Point(step, time, value), ...]})
-               yield Chunk.one(run, {"cheese_rate": 0.61, "params.maze_size": "25"},
-                               time=start_seconds, text=True)
+       def units(self, path: Path) -> Sequence[Any]:
+           return [...]                          # one per run, natural order
+
+       def record(self, unit: Any) -> Chunk:
+           data = self.reader.read_bytes(unit / "meta.yaml")   # hashed: evidence
+           run = Run(name=run_name, where=f"run {run_name} in {self.target.shown}",
+                     status="failed", reason="MLflow status FAILED",
+                     series={"cheese_rate": [Point(step, time, value), ...]})
+           return Chunk.one(run, {"cheese_rate": 0.61, "params.maze_size": "25"},
+                            time=start_seconds, text=True)
    ```
 
    Read every file through `self.reader` (`open`, `read_bytes`, or `hash_file` for a file
@@ -67,11 +67,12 @@ import math
 import os
 import re
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, overload
 
 from predtrack.errors import RuleError, RuleSyntaxError
 
@@ -87,11 +88,16 @@ __all__ = [
     "RulePending",
     "Run",
     "RunFailed",
+    "Series",
     "Source",
     "Status",
+    "StoreSource",
     "Target",
+    "latest",
+    "latest_values",
     "natural_key",
     "parse_time",
+    "points",
     "register_source",
     "source_class",
     "source_name",
@@ -166,6 +172,77 @@ class Point(NamedTuple):
     value: Any
 
 
+class Series(Sequence[Point]):
+    """A long numeric metric history, kept compact: 24 bytes a point, not a tuple each.
+
+    Steps are integers and times and values floats, none missing (TensorBoard's scalars).
+    The selector layer reads its picks through the `*_index` methods, which run over the
+    arrays without making a Point for each of a million points.
+    """
+
+    __slots__ = ("steps", "times", "values")
+
+    def __init__(self) -> None:
+        self.steps, self.times, self.values = array("q"), array("d"), array("d")
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, i: int) -> Point: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Point]: ...
+    def __getitem__(self, i: int | slice) -> Point | Sequence[Point]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return Point(self.steps[i], self.times[i], self.values[i])
+
+    def __iter__(self) -> Iterator[Point]:
+        return map(Point, self.steps, self.times, self.values)
+
+    def extend(self, other: Series) -> None:
+        self.steps.extend(other.steps)
+        self.times.extend(other.times)
+        self.values.extend(other.values)
+
+    def nan_index(self) -> int | None:
+        """The first point whose value is NaN, or None."""
+        if not math.isnan(sum(self.values)):
+            return None
+        return next((i for i, v in enumerate(self.values) if v != v), None)
+
+    def best_index(self, how: Literal["max", "min"]) -> int:
+        """The first point of the highest (lowest) value; the values hold no NaN."""
+        return self.values.index(max(self.values) if how == "max" else min(self.values))
+
+    def last_index(self, first: bool = False) -> int:
+        """The latest point: highest step, then latest time, then last logged (`first`: the
+        earliest: lowest step, then earliest time, then first logged)."""
+        found = self._among(min(self.steps) if first else max(self.steps), first)
+        assert found is not None  # a step the series has
+        return found
+
+    def step_index(self, step: float) -> int | None:
+        """The latest point logged at `step`, or None."""
+        if step != int(step) or not self.steps:
+            return None
+        return self._among(int(step), False)
+
+    def _among(self, step: int, first: bool) -> int | None:
+        steps, times = self.steps, self.times
+        try:
+            best = i = steps.index(step)
+        except (ValueError, OverflowError):
+            return None
+        while True:
+            try:
+                i = steps.index(step, i + 1)
+            except ValueError:
+                return best
+            if (times[i] < times[best]) if first else (times[i] >= times[best]):
+                best = i
+
+
 @dataclass(eq=False)
 class Run:
     """Where records come from: one data file, or one tracker run."""
@@ -178,6 +255,8 @@ class Run:
     series: Mapping[str, Sequence[Point]] | None = None  # trackers: metric histories by name
     order: tuple[Any, ...] = ()  # sort key among runs; natural_key(where) when empty
     mtime: float | None = None  # epoch seconds: "data existed at" when records carry no time
+    # What the selector layer derives from the run once (a cached store's runs serve many rules).
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def sort_key(self) -> tuple[Any, ...]:
         return self.order or natural_key(self.where)
@@ -222,6 +301,9 @@ class Source(ABC):
     runs_are_records: ClassVar[bool] = False  # a record is a run with metric histories
     folder: ClassVar[bool] = False  # the path names a folder or a store, not a data file
     uses_names: ClassVar[bool] = False  # chunks() depends on target.names (cached per names)
+    # The run fields that say how a run was configured ("params." a prefix, "model" a name),
+    # by which a short `runs=N` names what is missing; None: every run field (Hydra overrides).
+    axes: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, target: Target, reader: Reader) -> None:
         self.target = target
@@ -244,6 +326,81 @@ class Source(ABC):
     def fields(cls, path: Path) -> frozenset[str] | None:
         """The field names an existing `path` has, or None when they cannot be told cheaply."""
         return None
+
+
+class StoreSource(Source):
+    """A tracker's store or a folder of eval logs, where each run (or log) is one record.
+
+    A subclass lists its runs (`units`) and makes each one's record (`record`); a store
+    that does not exist yet is pending, one that holds no runs is an error naming what
+    it lacks (`holds`).
+    """
+
+    values = "name"
+    runs_are_records = True
+    folder = True
+    store: ClassVar[str] = ""  # how messages name the store: "MLflow store"
+    holds: ClassVar[str] = ""  # what a store without runs lacks; "": it may be empty
+
+    def __init_subclass__(cls, *, name: str, store: str, holds: str = "") -> None:
+        super().__init_subclass__()
+        cls.name, cls.store, cls.holds = name, store, holds
+
+    def chunks(self) -> Iterator[Chunk]:
+        path, shown = self.target.path, self.target.shown
+        if not path.exists():
+            raise RulePending(f"the {self.store} {shown} does not exist yet ({path})")
+        units = self.units(path)
+        if not units and self.holds:
+            raise RuleError(f"{shown} holds {self.holds}")
+        for unit in units:
+            yield self.record(unit)
+
+    @abstractmethod
+    def units(self, path: Path) -> Sequence[Any]:
+        """The store's runs (files, folders, or runs read from a database), in natural order."""
+
+    @abstractmethod
+    def record(self, unit: Any) -> Chunk:
+        """One run's record."""
+
+    @classmethod
+    @abstractmethod
+    def files(cls, path: Path) -> list[Path]:
+        """Every file a rule may read from the existing store at `path` (what `link` hashes)."""
+
+    def place(self, file: Path) -> tuple[str, str]:
+        """A file of the store: (its path relative to the store, how messages name it)."""
+        path, shown = self.target.path, self.target.shown
+        if not path.is_dir():
+            return file.name, shown
+        rel = file.relative_to(path).as_posix()
+        return rel, f"{shown}/{rel}"
+
+
+def points(series: Mapping[str, Sequence[tuple[Any, Any, Any]]]) -> dict[str, list[Point]]:
+    """Metric histories of (step, time, value) tuples as Points."""
+    return {name: [Point(*p) for p in history] for name, history in series.items()}
+
+
+def latest(history: Sequence[Point]) -> Point:
+    """A history's latest point, as MLflow defines it: highest step, then latest time."""
+    return max(history, key=lambda p: (p.step or 0, p.time or 0.0))
+
+
+def latest_values(
+    series: Mapping[str, Sequence[Point]], start: float | None
+) -> tuple[dict[str, Any], float | None]:
+    """Each metric's latest value, and the time of the latest of them (`start` if none has one)."""
+    record: dict[str, Any] = {}
+    times = []
+    for name, history in series.items():
+        if history:
+            last = latest(history)
+            record[name] = last.value
+            if last.time is not None:
+                times.append(last.time)
+    return record, max(times, default=start)
 
 
 # ---------------------------------------------------------------- registry

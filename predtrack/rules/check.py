@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from predtrack.errors import RuleSyntaxError
-from predtrack.rules import base, grammar
-from predtrack.rules.grammar import (
+from predtrack.rules import base, grammar, nodes
+from predtrack.rules.nodes import (
     Aggregate,
     Counts,
     Crossing,
@@ -42,7 +42,7 @@ def parse_rule(text: str) -> Rule:
     rule = grammar.parse(text)
     why = _structure_problem(rule)
     if why:
-        raise RuleSyntaxError(f"invalid rule {grammar.short(text, 200)}: {why}")
+        raise RuleSyntaxError(f"invalid rule {nodes.short(text, 200)}: {why}")
     return rule
 
 
@@ -74,7 +74,7 @@ def _picks(sel: Selector) -> list[Pick]:
     return [inner] if isinstance(inner, Pick) else []
 
 
-def _filters(sel: Selector) -> tuple[grammar.Filter, ...]:
+def _filters(sel: Selector) -> tuple[nodes.Filter, ...]:
     return () if isinstance(sel, Pointer | Counts) else sel.filters
 
 
@@ -110,7 +110,7 @@ def _structure_problem(rule: Rule) -> str | None:
         if cls.values == "pointer" and isinstance(value, str):
             if role == "value" and isinstance(sel, Select):
                 return f"a column selector works on CSV/TSV files only, not {file}; for JSON use a pointer '/...'"
-            return f"{role} {grammar.fmt_value(value)} is a name, but {shown} holds JSON: use a pointer '/...'"
+            return f"{role} {nodes.fmt_value(value)} is a name, but {shown} holds JSON: use a pointer '/...'"
         if cls.values == "name" and isinstance(value, Pointer | Counts):
             return f"a JSON pointer needs a .json/.jsonl file, not {shown}; for CSV name a column"
     named = [f.column for f in _filters(sel)] + ([sel.x] if isinstance(sel, Crossing) else [])
@@ -185,7 +185,7 @@ def check_rule_for_kind(rule: Rule, kind: str, categories: Sequence[str] | None 
             why = "fraction(...) gives k of n (fraction questions, or binary with a comparison)"
     if why:
         raise RuleSyntaxError(
-            f"rule {grammar.short(str(rule), 200)} cannot resolve a {kind} question: {why}"
+            f"rule {nodes.short(str(rule), 200)} cannot resolve a {kind} question: {why}"
         )
 
 
@@ -201,7 +201,7 @@ def check_rule(
     check_rule_for_kind(rule, kind, categories)
     why = _structure_problem(rule)
     if why:
-        raise RuleSyntaxError(f"invalid rule {grammar.short(str(rule), 200)}: {why}")
+        raise RuleSyntaxError(f"invalid rule {nodes.short(str(rule), 200)}: {why}")
     if base_dir is None or rule.is_glob:
         return
     cls = base.source_class(rule.format)
@@ -213,15 +213,15 @@ def check_rule(
     if not exists:
         return
     if cls.folder:
-        cls.check_layout(path, grammar.names(rule.selector))
+        cls.check_layout(path, nodes.names(rule.selector))
         return
     if path.is_dir():
-        raise RuleSyntaxError(f"rule {grammar.short(str(rule), 200)}: {rule.file} is a directory")
+        raise RuleSyntaxError(f"rule {nodes.short(str(rule), 200)}: {rule.file} is a directory")
     steps = [p for p in _picks(rule.selector) if p.how == "step"]
     if steps and not cls.runs_are_records:
         have = cls.fields(path)
         if have is not None and "step" not in have:
             raise RuleSyntaxError(
-                f"rule {grammar.short(str(rule), 200)} cannot work: @step=N reads the records' "
+                f"rule {nodes.short(str(rule), 200)} cannot work: @step=N reads the records' "
                 f"'step' field, and {rule.file} has none"
             )

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from predtrack.errors import RuleError
-from predtrack.rules.grammar import NUM_RE, Rule, fmt_number, short
+from predtrack.rules.grammar import NUM_RE
+from predtrack.rules.nodes import Rule, fmt_number, short
 
 OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge, "<=": operator.le, "==": operator.eq,

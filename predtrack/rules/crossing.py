@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from predtrack.errors import RuleError
-from predtrack.rules.grammar import fmt_number
+from predtrack.rules.nodes import fmt_number
 
 
 def _g(v: float) -> str:

@@ -28,7 +28,7 @@ from predtrack.rules.base import Evidence, RulePending, RunFailed
 from predtrack.rules.check import check_rule
 from predtrack.rules.convert import Got, convert
 from predtrack.rules.files import Reader, manifest_digest
-from predtrack.rules.grammar import Aggregate, Crossing, Fraction, Rule, keys
+from predtrack.rules.nodes import Aggregate, Crossing, Fraction, Rule, keys
 from predtrack.rules.sources.runs import Records
 
 __all__ = ["Evaluation", "ReadCache", "evaluate_rule", "evidence_digest"]

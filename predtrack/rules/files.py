@@ -23,11 +23,18 @@ import stat
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from predtrack.errors import RuleError
-from predtrack.rules.base import Evidence, OutsideFolder, RulePending
+from predtrack.errors import InputError, PredtrackError, RuleError
+from predtrack.rules.base import (
+    Evidence,
+    OutsideFolder,
+    RulePending,
+    StoreSource,
+    schemes,
+    source_class,
+    source_name,
+)
 
 CHUNK = 1024 * 1024
 JSON_MAX_BYTES = 256 * 1024 * 1024  # json.loads needs the whole text (and ~10x in objects)
@@ -132,12 +139,7 @@ class ReadFile(io.RawIOBase):
     def __enter__(self) -> ReadFile:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         try:
             if exc_type is None:
                 self.finish()
@@ -299,6 +301,39 @@ class Reader:
                     f"now {max(now[2], 0)}); resolve again once the run has finished writing it"
                 )
         self._stats.clear()
+
+
+def scheme_of(location: str) -> str | None:
+    """The tracker scheme a location starts with (`mlflow:mlruns` gives `mlflow`), or None."""
+    scheme, sep, rest = location.partition(":")
+    return scheme if sep and rest and scheme in schemes() else None
+
+
+def files_of(location: str, base_dir: str | os.PathLike[str]) -> tuple[Evidence, ...]:
+    """Every file a rule on the tracker store `SCHEME:PATH` may read, hashed (what `link` records).
+
+    PATH is relative to `base_dir` (or absolute). Raises InputError naming the location when
+    the store does not exist, is not that tracker's layout, holds no files, or cannot be read.
+    """
+    scheme = scheme_of(location)
+    if scheme is None:
+        raise InputError(
+            f"{location} does not start with a tracker scheme ({', '.join(schemes())})"
+        )
+    cls = source_class(source_name("", scheme) or "")
+    reader = Reader(base_dir, allow_outside=True)
+    path = reader.base / location.partition(":")[2]
+    if not path.exists():
+        raise InputError(f"cannot link {location}: {path} does not exist")
+    try:
+        cls.check_layout(path, frozenset())
+        found = cls.files(path) if issubclass(cls, StoreSource) else [path]
+        evidence = tuple(reader.hash_file(f) for f in found)
+    except (PredtrackError, RulePending, OSError) as e:
+        raise InputError(f"cannot link {location}: {e}") from None
+    if not evidence:
+        raise InputError(f"cannot link {location}: it holds no files a {scheme} rule reads")
+    return evidence
 
 
 def _unreadable(e: OSError, shown: str, path: Path) -> Exception:

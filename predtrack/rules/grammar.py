@@ -29,7 +29,6 @@ from predtrack.errors import RuleSyntaxError
 from predtrack.rules import base
 from predtrack.rules.nodes import (
     Aggregate,
-    Column,
     Comparison,
     Counts,
     Crossing,
@@ -42,41 +41,11 @@ from predtrack.rules.nodes import (
     Select,
     Selector,
     Value,
-    fmt_filters,
-    fmt_number,
     fmt_value,
-    keys,
-    names,
     short,
 )
 
-__all__ = [
-    "AGGREGATES",
-    "NUM_RE",
-    "PICKS",
-    "RANGE_OPS",
-    "Aggregate",
-    "Column",
-    "Comparison",
-    "Counts",
-    "Crossing",
-    "Filter",
-    "Fraction",
-    "Item",
-    "Pick",
-    "Pointer",
-    "Rule",
-    "Select",
-    "Selector",
-    "Value",
-    "fmt_filters",
-    "fmt_number",
-    "fmt_value",
-    "keys",
-    "names",
-    "parse",
-    "short",
-]
+__all__ = ["AGGREGATES", "FILTER_OPS", "NUM_RE", "PICKS", "RANGE_OPS", "parse"]
 
 AGGREGATES = ("mean", "median", "min", "max", "sum", "std", "count", "first", "last")
 PICKS = ("last", "first", "max", "min", "step", "argmax", "argmin")
@@ -135,15 +104,19 @@ def _parse(text: str) -> Rule:
             f"unknown file type {shown!r} (expected one of: {', '.join(base.extensions())}; "
             f"or a scheme: {', '.join(s + ':' for s in base.schemes())})"
         )
-    comparison = None
-    m = _CMP_RE.search(sel)
-    if m:
-        threshold = float(m.group(2))
-        if not math.isfinite(threshold):
-            raise _Bad(f"comparison number {m.group(2)} is not finite")
-        comparison = Comparison(m.group(1), threshold)
-        sel = sel[: m.start()].rstrip()
-    return Rule(path, _selector(sel), comparison, text, scheme)
+    sel, comparison = _comparison(sel)
+    return Rule(path, _selector(sel.rstrip()), comparison, text, scheme)
+
+
+def _comparison(text: str) -> tuple[str, Comparison | None]:
+    """`text` without a trailing `OP NUMBER`, and that comparison (None without one)."""
+    m = _CMP_RE.search(text)
+    if not m:
+        return text, None
+    threshold = float(m.group(2))
+    if not math.isfinite(threshold):
+        raise _Bad(f"comparison number {m.group(2)} is not finite")
+    return text[: m.start()], Comparison(m.group(1), threshold)
 
 
 def _selector(sel: str) -> Selector:
@@ -226,14 +199,7 @@ def _aggregate(name: str, args: str) -> Aggregate | Fraction:
         if runs < 1:
             raise _Bad(f"runs={value}: runs=N needs N of at least 1")
     if name == "fraction":
-        cond, comparison = first, None
-        m = _CMP_RE.search(cond)
-        if m:
-            threshold = float(m.group(2))
-            if not math.isfinite(threshold):
-                raise _Bad(f"comparison number {m.group(2)} is not finite")
-            comparison = Comparison(m.group(1), threshold)
-            cond = cond[: m.start()]
+        cond, comparison = _comparison(first)
         return Fraction(_whole_item(cond, name), comparison, runs)
     return Aggregate(name, _whole_item(first, name), runs)
 

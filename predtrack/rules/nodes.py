@@ -13,6 +13,24 @@ from typing import Any, Literal
 
 from predtrack.rules import base
 
+# The node types (what `predtrack.rules` re-exports); the helpers below are imported by name.
+__all__ = [
+    "Aggregate",
+    "Column",
+    "Comparison",
+    "Counts",
+    "Crossing",
+    "Filter",
+    "Fraction",
+    "Item",
+    "Pick",
+    "Pointer",
+    "Rule",
+    "Select",
+    "Selector",
+    "Value",
+]
+
 _SPECIAL = re.compile(r'[,\[\]()@"<>=!\s]|^$')
 
 

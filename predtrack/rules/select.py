@@ -28,9 +28,9 @@ from predtrack.rules.access import (
     time_of,
     walk_strict,
 )
-from predtrack.rules.base import Chunk, Point, RulePending, Run
+from predtrack.rules.base import Chunk, Point, RulePending, Run, Series
 from predtrack.rules.convert import Got, as_number, describe_bad_number, match_key
-from predtrack.rules.grammar import (
+from predtrack.rules.nodes import (
     Counts,
     Filter,
     Item,
@@ -289,13 +289,16 @@ def _series_units(ctx: Context, scan: Scan, pick: Pick) -> Iterator[Unit]:
 def _series_pick(ctx: Context, chunk: Chunk, i: int, pick: Pick) -> Unit:
     run, rec = chunk.run, chunk.records[i]
     name = pick.value if isinstance(pick.value, str) else pick.value.raw
-    points = list((run.series or {}).get(name) or ())
+    history = (run.series or {}).get(name) or ()
     own = time_of(chunk, i)
-    if not points:
+    if not history:
         v = getter(ctx, chunk, pick.value)(rec)
         if v is MISSING:
             raise RuleError(f"{run.where} has no {name}")
         return Unit(v, chunk.text, chunk, i, run.where, own, own)
+    if isinstance(history, Series) and isinstance(_other(run, pick)[1], Series | None):
+        return _compact_pick(chunk, i, pick, name, history, own)
+    points = list(history)
     times = [p.time for p in points if p.time is not None]
     earliest = min([*times, *([own] if own is not None else [])], default=None)
 
@@ -304,11 +307,11 @@ def _series_pick(ctx: Context, chunk: Chunk, i: int, pick: Pick) -> Unit:
         step = -math.inf if pt.step is None else float(pt.step)
         return (step, -math.inf if pt.time is None else pt.time, n)
 
-    def numeric(pt: Point) -> float:
+    def numeric(pt: Point, what: str = name) -> float:
         x = as_number(pt.value, True)
         if x is None or x != x:
             raise RuleError(
-                f"value of {name} at step {pt.step} in {run.where} is {short(pt.value)}"
+                f"value of {what} at step {pt.step} in {run.where} is {short(pt.value)}"
             )
         return x
 
@@ -316,7 +319,8 @@ def _series_pick(ctx: Context, chunk: Chunk, i: int, pick: Pick) -> Unit:
     if how in ("last", "first"):
         chosen = (max if how == "last" else min)(numbered, key=order)[1]
     elif how in ("max", "min"):
-        best = (max if how == "max" else min)(numbered, key=lambda p: (numeric(p[1]), -p[0]))
+        sign = 1 if how == "max" else -1  # ties: the first point with the best value
+        best = max(numbered, key=lambda p: (sign * numeric(p[1]), -p[0]))
         chosen = Point(best[1].step, best[1].time, numeric(best[1]))
     elif how == "step":
         at = [p for p in numbered if p[1].step is not None and float(p[1].step) == pick.step]
@@ -331,7 +335,7 @@ def _series_pick(ctx: Context, chunk: Chunk, i: int, pick: Pick) -> Unit:
         if not theirs:
             raise RuleError(f"{run.where} has no history of {other} for @{how}")
         sign = 1 if how == "argmax" else -1
-        best_pt = max(theirs, key=lambda p: (sign * numeric(p[1]), -p[0]))[1]
+        best_pt = max(theirs, key=lambda p: (sign * numeric(p[1], other), -p[0]))[1]
         at = [p for p in numbered if p[1].step == best_pt.step]
         if not at:
             raise RuleError(
@@ -341,6 +345,53 @@ def _series_pick(ctx: Context, chunk: Chunk, i: int, pick: Pick) -> Unit:
         times += [p.time for _, p in theirs if p.time is not None]
         earliest = min([*times, *([own] if own is not None else [])], default=None)
     return Unit(chosen.value, True, chunk, i, run.where, chosen.time, earliest)
+
+
+def _other(run: Run, pick: Pick) -> tuple[str, Sequence[Point] | None]:
+    """The name and history of the OTHER of `@argmax(OTHER)` (None: no such pick or history)."""
+    if pick.how not in ("argmax", "argmin"):
+        return "", None
+    other = pick.other if isinstance(pick.other, str) else (pick.other.raw if pick.other else "")
+    return other, (run.series or {}).get(other) or None
+
+
+def _compact_pick(
+    chunk: Chunk, i: int, pick: Pick, name: str, history: Series, own: float | None
+) -> Unit:
+    """`_series_pick` on a compact Series: the same choice, over its arrays."""
+    run = chunk.run
+    times = [min(history.times), *([own] if own is not None else [])]
+    how = pick.how
+
+    def no_nan(s: Series, what: str) -> None:
+        bad = s.nan_index()
+        if bad is not None:
+            raise RuleError(
+                f"value of {what} at step {s.steps[bad]} in {run.where} is {short(s.values[bad])}"
+            )
+
+    at: int | None
+    if how in ("last", "first"):
+        at = history.last_index(first=how == "first")
+    elif how in ("max", "min"):
+        no_nan(history, name)
+        at = history.best_index("max" if how == "max" else "min")
+    elif how == "step":
+        at = history.step_index(pick.step or 0.0)
+        if at is None:
+            raise _NoPoint(f"{run.where} has no {name} at step {fmt_number(pick.step or 0)}")
+    else:
+        other, theirs = _other(run, pick)
+        if not isinstance(theirs, Series) or not theirs:
+            raise RuleError(f"{run.where} has no history of {other} for @{how}")
+        no_nan(theirs, other)
+        step = theirs.steps[theirs.best_index("max" if how == "argmax" else "min")]
+        at = history.step_index(step)
+        if at is None:
+            raise RuleError(f"{run.where} has no {name} at step {step}, where {other} is best")
+        times.append(min(theirs.times))
+    chosen = history[at]
+    return Unit(chosen.value, True, chunk, i, run.where, chosen.time, min(times))
 
 
 # ---------------------------------------------------------------- one record

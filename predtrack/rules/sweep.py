@@ -19,25 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from predtrack.errors import PredtrackError
-from predtrack.rules import base
+from predtrack.rules import base, nodes
 from predtrack.rules.access import Context, FilterTest, Scan, getter
 from predtrack.rules.base import RulePending, RunFailed
 from predtrack.rules.convert import OPS, as_bool, as_number
 from predtrack.rules.files import Reader
-from predtrack.rules.grammar import (
-    Aggregate,
-    Counts,
-    Crossing,
-    Filter,
-    Fraction,
-    Item,
-    Pick,
-    Rule,
-    Select,
-    Value,
-    fmt_value,
-    keys,
-)
+from predtrack.rules.nodes import fmt_value, keys
 from predtrack.rules.select import Unit, units
 from predtrack.rules.sources.runs import Records
 
@@ -91,21 +78,21 @@ def _t_interval(ys: Sequence[float]) -> tuple[float | None, float | None]:
 
 
 def _plan(
-    rule: Rule, records: Records, ctx: Context
-) -> tuple[Value, Item, Any, list[Filter], float | None, float | None] | None:
+    rule: nodes.Rule, records: Records, ctx: Context
+) -> tuple[nodes.Value, nodes.Item, Any, list[nodes.Filter], float | None, float | None] | None:
     """(x, y item, condition, filters kept, level, selected x) of the rule's sweep."""
     sel = rule.selector
-    if isinstance(sel, Crossing):
+    if isinstance(sel, nodes.Crossing):
         y = sel.y
-        if isinstance(y, Aggregate | Fraction):
-            cond = y if isinstance(y, Fraction) else None
+        if isinstance(y, nodes.Aggregate | nodes.Fraction):
+            cond = y if isinstance(y, nodes.Fraction) else None
             return sel.x, y.value, cond, list(sel.filters), sel.level, None
         return sel.x, y, None, list(sel.filters), sel.level, None
-    if isinstance(sel, Aggregate | Fraction | Select):
+    if isinstance(sel, nodes.Aggregate | nodes.Fraction | nodes.Select):
         item = sel.value
-        if isinstance(item, Counts):
+        if isinstance(item, nodes.Counts):
             return None
-        cond = sel if isinstance(sel, Fraction) else None
+        cond = sel if isinstance(sel, nodes.Fraction) else None
         eqs = [f for f in sel.filters if f.op == "="]
         if not eqs:
             return None
@@ -120,7 +107,9 @@ def _plan(
     return None
 
 
-def _varies(ctx: Context, records: Records, f: Filter, filters: Sequence[Filter]) -> bool:
+def _varies(
+    ctx: Context, records: Records, f: nodes.Filter, filters: Sequence[nodes.Filter]
+) -> bool:
     others = [g for g in filters if g is not f]
     seen: set[Any] = set()
     for chunk, idxs in Scan(ctx, records.chunks(), FilterTest(ctx, others)):
@@ -132,7 +121,7 @@ def _varies(ctx: Context, records: Records, f: Filter, filters: Sequence[Filter]
 
 
 def sweep_points(
-    rule: Rule,
+    rule: nodes.Rule,
     base_dir: str | os.PathLike[str],
     *,
     cache: MutableMapping[Any, Any] | None = None,
@@ -159,13 +148,15 @@ def sweep_points(
     points = [p for p in found if p is not None]
     if not points:
         return None
-    y_name = str(rule.selector.y) if isinstance(rule.selector, Crossing) else fmt_value(item)
-    if isinstance(item, Pick) and not isinstance(rule.selector, Crossing):
+    y_name = str(rule.selector.y) if isinstance(rule.selector, nodes.Crossing) else fmt_value(item)
+    if isinstance(item, nodes.Pick) and not isinstance(rule.selector, nodes.Crossing):
         y_name = str(item)
     return Sweep(fmt_value(x), y_name, tuple(points), level, selected)
 
 
-def _point(xv: float, group: list[tuple[Unit, Any]], cond: Fraction | None) -> SweepPoint | None:
+def _point(
+    xv: float, group: list[tuple[Unit, Any]], cond: nodes.Fraction | None
+) -> SweepPoint | None:
     if cond is not None:
         flags = []
         for u, v in group:

@@ -162,7 +162,7 @@ def collect(
     signed_only: bool = False,
 ) -> Board:
     """Load resolved questions and choose, per forecaster, the prediction that is scored."""
-    from predtrack.predict import without_gc
+    from predtrack.memory import without_gc
 
     with store.read() as session, without_gc(True):
         if experiment is not None:

@@ -370,7 +370,7 @@ def score_report(
     """What `predtrack score` prints: the summary, and a comparison when asked."""
     if by is not None and by not in GROUPINGS:
         raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
-    from predtrack.predict import without_gc
+    from predtrack.memory import without_gc
 
     board = collect(
         store, include_late=include_late, experiment=experiment, signed_only=signed_only

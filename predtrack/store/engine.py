@@ -76,6 +76,10 @@ def locate(db: str | None = None) -> Location:
                 f"--db {value!r}: no such user's home folder (the folder does not exist)"
             ) from None
         return Location("sqlite", path.absolute(), url=value)
+    try:
+        urlsplit(value).port  # noqa: B018  (parses the host and port, or raises)
+    except ValueError as error:
+        raise InputError(f"--db {value!r}: not a valid URL ({error})") from None
     scheme, _, rest = value.partition("://")
     dialect, _, driver = scheme.lower().partition("+")
     if dialect == "sqlite" and not driver:

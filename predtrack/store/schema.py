@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from predtrack.errors import InputError, StoreError
+from predtrack.output import Result
 from predtrack.store.engine import SQLITE_MAGIC, Location, Store, describe_db_error, locate
 
 # Every revision in migrations/versions, oldest first. A test keeps this equal to alembic's
@@ -145,7 +147,7 @@ def _run_migrations(location: Location, target: str = "head") -> None:
 
 
 @dataclass
-class InitResult:
+class InitResult(Result):
     """What `init` did."""
 
     database: str
@@ -153,17 +155,10 @@ class InitResult:
     created: bool
     journal: str | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "revision": self.revision,
-            "created": self.created,
-            "journal": self.journal,
-        }
 
-
-def _init_sqlite(path: Path) -> str:
-    """Build a new SQLite store in a temporary file beside `path`, then link it into place.
+def _init_sqlite(path: Path, fill: Callable[[str], None] | None = None) -> str:
+    """Build a new SQLite store in a temporary file beside `path` (filled by `fill`, given its
+    path), then link it into place.
 
     A kill at any moment leaves no store or a complete one at the newest revision.
     """
@@ -180,6 +175,8 @@ def _init_sqlite(path: Path) -> str:
             journal = f"delete ({error})"
         finally:
             conn.close()
+        if fill is not None:
+            fill(temporary)
         try:
             os.link(temporary, path)  # fails if another init got there first
         except FileExistsError:
@@ -191,8 +188,9 @@ def _init_sqlite(path: Path) -> str:
         Path(temporary).unlink(missing_ok=True)
 
 
-def init_store(db: str | None = None) -> InitResult:
-    """Create the database at the head revision (or confirm it is there already)."""
+def init_store(db: str | None = None, *, fill: Callable[[str], None] | None = None) -> InitResult:
+    """Create the database at the head revision (or confirm it is there already); `fill` (an
+    import) then writes into it, given its location: a new SQLite file appears only filled."""
     location = locate(db)
     path = location.path
     if path is not None:
@@ -202,7 +200,7 @@ def init_store(db: str | None = None) -> InitResult:
             raise InputError(f"cannot create {path}: the folder {path.parent} does not exist")
         if not path.exists() or path.stat().st_size == 0:
             try:
-                journal = _init_sqlite(path)
+                journal = _init_sqlite(path, fill)
             except OSError as error:
                 raise StoreError(f"cannot create {path}: {error.strerror}") from None
             return InitResult(location.label, HEAD_REVISION, True, journal)
@@ -212,30 +210,23 @@ def init_store(db: str | None = None) -> InitResult:
         revision = current_revision(store)
     finally:
         store.dispose()
-    if revision == HEAD_REVISION:
-        return InitResult(location.label, revision, False, None)
-    if revision is not None:
+    if revision is not None and revision != HEAD_REVISION:
         raise _wrong_revision(location.label, revision)
-    _run_migrations(location)
-    return InitResult(location.label, HEAD_REVISION, True, None)
+    if revision is None:
+        _run_migrations(location)
+    if fill is not None:
+        fill(db or location.url)
+    return InitResult(location.label, HEAD_REVISION, revision is None, None)
 
 
 @dataclass
-class UpgradeResult:
+class UpgradeResult(Result):
     """What `db upgrade` did."""
 
     database: str
     before: str | None
     after: str
     backup: Path | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "database": self.database,
-            "before": self.before,
-            "after": self.after,
-            "backup": str(self.backup) if self.backup else None,
-        }
 
 
 def upgrade_store(db: str | None = None, *, target: str = "head") -> UpgradeResult:

@@ -18,4 +18,7 @@ class Header(Section, name="top", title="Summary", toc=False):
             "experiment_filter": view.options.experiment,
             "counts": view.board.counts,
             "generated_at": local_time(datetime.now(UTC)),
+            # Commitments never revealed on resolved questions: committing many and
+            # revealing the winners must show.
+            "sealed": view.document.get("sealed") or [],
         }

@@ -106,6 +106,7 @@ def _card(view: View, info: QuestionInfo) -> dict[str, Any]:
             "at": local_time(resolution.resolved_at),
             "by": resolution.resolved_by,
             "reason": resolution.reason,
+            "evidence": _evidence(resolution.evidence, info.label),
         }
     corrections = [
         (
@@ -130,6 +131,33 @@ def _card(view: View, info: QuestionInfo) -> dict[str, Any]:
         "headers": [s.label for s in columns],
         "rows": rows,
         "axis": axis,
+    }
+
+
+EVIDENCE_SHOWN = 5  # a sweep's cards list their first files; the rest stay folded,
+EVIDENCE_FOLDED = 200  # up to this many (a page of 100 cards over a 3,000-file store stays small)
+
+
+def _evidence(files: list[dict[str, Any]], label: str) -> dict[str, Any] | None:
+    """The files a resolution read: the first few open, the rest in a folded list."""
+    if not files:
+        return None
+    rows = [
+        {
+            "path": f["path"],
+            "sha": (f["sha256"] or "")[:12],
+            "sha_full": f["sha256"] or "",
+            "size": f["size"],
+        }
+        for f in files
+    ]
+    return {
+        "question": label,
+        "count": len(rows),
+        "bytes": sum(f["size"] or 0 for f in files),
+        "first": rows[:EVIDENCE_SHOWN],
+        "more": rows[EVIDENCE_SHOWN:EVIDENCE_FOLDED],
+        "unlisted": max(0, len(rows) - EVIDENCE_FOLDED),
     }
 
 

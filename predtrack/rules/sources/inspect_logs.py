@@ -13,13 +13,13 @@ import io
 import json
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from predtrack.errors import RuleError, RuleSyntaxError
-from predtrack.rules.base import Chunk, RulePending, Run, Source, Status
+from predtrack.rules.base import Chunk, Run, Status, StoreSource
 
 EXTRA_HINT = (
     "this .eval log stores its members with Zstandard; reading it on Python < 3.14 needs "
@@ -117,33 +117,35 @@ def _epoch(text: Any) -> float | None:
         return None
 
 
-class InspectSource(Source):
+class InspectSource(
+    StoreSource,
+    name="inspect",
+    store="inspect_ai log folder",
+    holds="no inspect_ai logs (*.eval, *.json)",
+):
     """A folder (or one file) of inspect_ai logs: each log is a record."""
 
-    name = "inspect"
-    values = "name"
-    runs_are_records = True
-    folder = True
+    axes = ("task", "model")
 
-    def chunks(self) -> Iterator[Chunk]:
-        path, shown = self.target.path, self.target.shown
-        if not path.exists():
-            raise RulePending(f"the inspect logs {shown} do not exist yet ({path})")
-        files = log_files(path)
-        if not files:
-            raise RuleError(f"{shown} holds no inspect_ai logs (*.eval, *.json)")
-        for f in files:
-            rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
-            r = read_log(self.reader.read_bytes(f), f, rel)
-            run = Run(
-                name=rel,
-                where=f"{shown}/{rel}" if path.is_dir() else shown,
-                fields=r["fields"],
-                status=r["status"],
-                reason=r["reason"],
-                order=(r["start"] or 0.0, rel),
-            )
-            yield Chunk.one(run, dict(r["fields"]), time=r["start"])
+    def units(self, path: Path) -> Sequence[Path]:
+        return log_files(path)
+
+    def record(self, unit: Path) -> Chunk:
+        rel, where = self.place(unit)
+        r = read_log(self.reader.read_bytes(unit), unit, rel)
+        run = Run(
+            name=rel,
+            where=where,
+            fields=r["fields"],
+            status=r["status"],
+            reason=r["reason"],
+            order=(r["start"] or 0.0, rel),
+        )
+        return Chunk.one(run, dict(r["fields"]), time=r["start"])
+
+    @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        return log_files(path)
 
     @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:

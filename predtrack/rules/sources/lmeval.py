@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from predtrack.errors import RuleError, RuleSyntaxError
-from predtrack.rules.base import Chunk, RulePending, Run, Source
+from predtrack.rules.base import Chunk, Run, StoreSource
 
 FIELDS = ("model", "date", "run")
 PREFIXES = ("results.", "n-samples.")
@@ -90,34 +90,38 @@ def task_of(name: str) -> str | None:
     return None
 
 
-class LmevalSource(Source):
+class LmevalSource(
+    StoreSource,
+    name="lmeval",
+    store="lm-eval results folder",
+    holds="no lm-eval results files (results_DATE.json)",
+):
     """A folder of lm-eval results (per-model subfolders): each results file is a record."""
 
-    name = "lmeval"
-    values = "name"
-    runs_are_records = True
-    folder = True
+    axes = ("model",)
+    uses_names = True  # checks --limit for the tasks the rule reads
 
-    def chunks(self) -> Iterator[Chunk]:
-        path, shown = self.target.path, self.target.shown
-        if not path.exists():
-            raise RulePending(f"the lm-eval results {shown} do not exist yet ({path})")
-        files = result_files(path)
-        if not files:
-            raise RuleError(f"{shown} holds no lm-eval results files (results_DATE.json)")
+    def units(self, path: Path) -> Sequence[tuple[datetime, Path]]:
+        return result_files(path)
+
+    def record(self, unit: tuple[datetime, Path]) -> Chunk:
+        when, file = unit
+        rel, where = self.place(file)
         tasks = sorted({t for n in self.target.names if (t := task_of(n)) is not None})
-        for when, f in files:
-            rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
-            r = read_result(self.reader.read_bytes(f), rel, when, tasks)
-            run = Run(
-                name=rel,
-                where=f"{shown}/{rel}" if path.is_dir() else shown,
-                fields=r["fields"],
-                status="failed" if r["failed"] else "finished",
-                reason=r["failed"] or "",
-                order=(when, rel),
-            )
-            yield Chunk.one(run, dict(r["fields"]), time=r["start"])
+        r = read_result(self.reader.read_bytes(file), rel, when, tasks)
+        run = Run(
+            name=rel,
+            where=where,
+            fields=r["fields"],
+            status="failed" if r["failed"] else "finished",
+            reason=r["failed"] or "",
+            order=(when, rel),
+        )
+        return Chunk.one(run, dict(r["fields"]), time=r["start"])
+
+    @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        return [f for _, f in result_files(path)]
 
     @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from predtrack.errors import RuleError, RuleSyntaxError
-from predtrack.rules.base import Chunk, Point, RulePending, Run, Source, Status
+from predtrack.rules.base import Chunk, Run, Status, StoreSource, latest_values, points
 
 # meta.yaml stores RunStatus as its protobuf number; mlflow.db stores the name.
 STATUS_NAMES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
@@ -183,56 +183,43 @@ def _status(name: str) -> Status:
     return "running" if name in ("RUNNING", "SCHEDULED") else "failed"
 
 
-def latest(points: Sequence[Point]) -> Point:
-    """MLflow's latest value of a history: highest step, then latest time."""
-    return max(points, key=lambda p: (p.step or 0, p.time or 0.0))
+class MlflowSource(StoreSource, name="mlflow", store="MLflow store"):
+    """An MLflow store: each active run is a record (finished, running or failed).
 
+    A store without runs yet has no records: nothing matches yet.
+    """
 
-class MlflowSource(Source):
-    """An MLflow store: each active run is a record (finished, running or failed)."""
+    axes = ("params.",)
+    uses_names = True  # reads only the params, tags and metrics the rule names
 
-    name = "mlflow"
-    values = "name"
-    runs_are_records = True
-    folder = True
-
-    def chunks(self) -> Iterator[Chunk]:
-        path, shown = self.target.path, self.target.shown
-        if not path.exists():
-            raise RulePending(f"the MLflow store {shown} does not exist yet ({path})")
+    def units(self, path: Path) -> Sequence[dict[str, Any]]:
         names = self.target.names
         metrics = sorted(n for n in names if n not in FIELDS and not n.startswith(PREFIXES))
-        if store_kind(path) == "db":
-            ev = self.reader.hash_file(path)
-            # One parse per database state and metric set: 100 questions on one store read it once.
-            key = (ev.path, ev.sha256, tuple(metrics))
-            runs = _DB_CACHE.get(key)
-            if runs is None:
-                runs = read_db(path, metrics)
-                _DB_CACHE.clear()
-                _DB_CACHE[key] = runs
-        else:
-            runs = list(self._file_runs(path, names, metrics))
-        for r in runs:
-            series = {k: [Point(*p) for p in v] for k, v in r["series"].items()}
-            record: dict[str, Any] = {}
-            times = []
-            for key, points in series.items():
-                if points:
-                    last = latest(points)
-                    record[key] = last.value
-                    times.append(last.time)
-            run = Run(
-                name=r["run"] or r["fields"]["run_id"],
-                where=f"{r['label']} in {shown}",
-                fields=r["fields"],
-                status=_status(r["fields"]["status"]),
-                reason=r["failed"] or "",
-                series=series,
-                order=(r["start"] or 0.0, r["fields"]["run_id"]),
-            )
-            when = max((t for t in times if t is not None), default=r["start"])
-            yield Chunk.one(run, record, time=when, text=True)
+        if store_kind(path) == "files":
+            return list(self._file_runs(path, names, metrics))
+        ev = self.reader.hash_file(path)
+        # One parse per database state and metric set: 100 questions on one store read it once.
+        key = (ev.path, ev.sha256, tuple(metrics))
+        runs = _DB_CACHE.get(key)
+        if runs is None:
+            runs = read_db(path, metrics)
+            _DB_CACHE.clear()
+            _DB_CACHE[key] = runs
+        return runs
+
+    def record(self, unit: dict[str, Any]) -> Chunk:
+        series = points(unit["series"])
+        record, when = latest_values(series, unit["start"])
+        run = Run(
+            name=unit["run"] or unit["fields"]["run_id"],
+            where=f"{unit['label']} in {self.target.shown}",
+            fields=unit["fields"],
+            status=_status(unit["fields"]["status"]),
+            reason=unit["failed"] or "",
+            series=series,
+            order=(unit["start"] or 0.0, unit["fields"]["run_id"]),
+        )
+        return Chunk.one(run, record, time=when, text=True)
 
     def _file_runs(
         self, root: Path, names: frozenset[str], metrics: Sequence[str]
@@ -281,6 +268,21 @@ class MlflowSource(Source):
                 data = self.reader.read_bytes(f)
                 run["series"][key] = parse_metric_lines(data, f"{run_dir.name}/metrics/{key}")
         return run
+
+    @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        if store_kind(path) == "db":
+            return [path]
+        out = []
+        for exp_dir in sorted(p for p in path.iterdir() if not p.name.startswith(".")):
+            if not (exp_dir / "meta.yaml").is_file():
+                continue
+            out.append(exp_dir / "meta.yaml")
+            for run_dir in sorted(p for p in exp_dir.iterdir() if (p / "meta.yaml").is_file()):
+                out.append(run_dir / "meta.yaml")
+                for kind in ("params", "tags", "metrics"):
+                    out += sorted(f for f in (run_dir / kind).rglob("*") if f.is_file())
+        return out
 
     @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:

@@ -265,12 +265,7 @@ class Records:
 
     def _file_chunks(self, path: Path, shown: str, run: Run) -> Iterator[Chunk]:
         if self.cls.folder:
-            if not self.reader.allow_outside and not self.reader.inside(path):
-                raise OutsideFolder(
-                    f"{shown} lies outside the folder the rule was registered from "
-                    f"({self.reader.base}); resolve with --allow-outside to read it"
-                )
-            yield from self._source(path, shown, run).chunks()
+            yield from self._store_chunks(path, shown, run)
             return
         real, st = self.reader.locate(path, shown)
         key = self._file_key("all", real, st)
@@ -291,6 +286,31 @@ class Records:
             if ev is not None:
                 self._keep(key, (chunks, ev), st.st_size)
         self.files = 1
+
+    def _store_chunks(self, path: Path, shown: str, run: Run) -> Iterator[Chunk]:
+        """A tracker store's records; listed and read once per cache, like a glob."""
+        if not self.reader.allow_outside and not self.reader.inside(path):
+            raise OutsideFolder(
+                f"{shown} lies outside the folder the rule was registered from "
+                f"({self.reader.base}); resolve with --allow-outside to read it"
+            )
+        key = ("store", os.path.abspath(path), self.cls.name, self._names_key())
+        cached = self.cache.get(key) if self.cache is not None else None
+        if cached is not None:
+            chunks, evidence, digest = cached
+            self.reader.record_all(evidence, digest)
+            yield from chunks
+            return
+        source = self._source(path, shown, run)
+        if self.cache is None:
+            yield from source.chunks()
+            return
+        listed = list(source.chunks())
+        yield from listed
+        evidence = self.reader.evidence()
+        size = sum(e.size for e in evidence)
+        if size <= CACHE_ENTRY_BYTES:
+            self._keep(key, (listed, evidence, self.reader.digest()), size)
 
     def _source(self, path: Path, shown: str, run: Run) -> Source:
         return self.cls(Target(path, shown, run, self.names), self.reader)

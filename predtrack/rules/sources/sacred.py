@@ -8,12 +8,20 @@ steps, timestamps, values). Sacred writes its times as naive UTC ISO strings, re
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from predtrack.errors import RuleError, RuleSyntaxError
-from predtrack.rules.base import Chunk, Point, RulePending, Run, Source, Status, parse_time
+from predtrack.rules.base import (
+    Chunk,
+    Run,
+    Status,
+    StoreSource,
+    latest_values,
+    parse_time,
+    points,
+)
 from predtrack.rules.sources.wandb import flatten
 
 FIELDS = ("status", "result", "experiment", "run")
@@ -83,43 +91,43 @@ def _load(path: Path, read: Callable[[Path], bytes], required: bool) -> Any:
         raise RuleError(f"{path.parent.name}/{path.name} is not valid JSON: {e}") from None
 
 
-class SacredSource(Source):
+class SacredSource(
+    StoreSource,
+    name="sacred",
+    store="Sacred observer folder",
+    holds="no Sacred runs (<id>/run.json)",
+):
     """A Sacred FileStorageObserver folder: each run folder is a record."""
 
-    name = "sacred"
-    values = "name"
-    runs_are_records = True
-    folder = True
+    axes = ("config.",)
+    uses_names = True  # reads metrics.json only when the rule names a metric
 
-    def chunks(self) -> Iterator[Chunk]:
-        path, shown = self.target.path, self.target.shown
-        if not path.exists():
-            raise RulePending(f"the Sacred runs {shown} do not exist yet ({path})")
-        folders = run_folders(path) if path.is_dir() else []
-        if not folders:
-            raise RuleError(f"{shown} holds no Sacred runs (<id>/run.json)")
+    def units(self, path: Path) -> Sequence[Path]:
+        return run_folders(path) if path.is_dir() else []
+
+    def record(self, unit: Path) -> Chunk:
         metrics = any(n not in FIELDS and not n.startswith(PREFIX) for n in self.target.names)
-        for folder in folders:
-            r = read_run(folder, metrics, self.reader.read_bytes)
-            series = {k: [Point(*p) for p in v] for k, v in r["series"].items()}
-            record = {k: v for k, v in r["fields"].items() if not k.startswith(PREFIX)}
-            times = []
-            for key, points in series.items():
-                if points:
-                    last = max(points, key=lambda p: (p.step or 0, p.time or 0.0))
-                    record[key] = last.value
-                    times.append(last.time)
-            run = Run(
-                name=folder.name,
-                where=f"run {folder.name} in {shown}",
-                fields=r["fields"],
-                status=r["status"],
-                reason=r["reason"],
-                series=series,
-                order=(r["start"] or 0.0, folder.name),
-            )
-            when = max((t for t in times if t is not None), default=r["start"])
-            yield Chunk.one(run, record, time=when)
+        r = read_run(unit, metrics, self.reader.read_bytes)
+        series = points(r["series"])
+        values, when = latest_values(series, r["start"])
+        record = {k: v for k, v in r["fields"].items() if not k.startswith(PREFIX)}
+        record.update(values)
+        run = Run(
+            name=unit.name,
+            where=f"run {unit.name} in {self.target.shown}",
+            fields=r["fields"],
+            status=r["status"],
+            reason=r["reason"],
+            series=series,
+            order=(r["start"] or 0.0, unit.name),
+        )
+        return Chunk.one(run, record, time=when)
+
+    @classmethod
+    def files(cls, path: Path) -> list[Path]:
+        folders = run_folders(path) if path.is_dir() else []
+        names = ("run.json", "config.json", "metrics.json")
+        return [folder / n for folder in folders for n in names if (folder / n).is_file()]
 
     @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:

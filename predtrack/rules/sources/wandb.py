@@ -16,12 +16,12 @@ import json
 import math
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from predtrack.errors import RuleError, RuleSyntaxError
-from predtrack.rules.base import Chunk, Point, RulePending, Run, Source
+from predtrack.rules.base import Chunk, Run, StoreSource, points
 
 HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
 BLOCK = 32768
@@ -267,35 +267,34 @@ def flatten(d: dict[str, Any], prefix: str) -> dict[str, Any]:
     return out
 
 
-class WandbSource(Source):
+class WandbSource(
+    StoreSource, name="wandb", store="W&B folder", holds="no W&B run folders (run-*/run-ID.wandb)"
+):
     """A `wandb/` folder: each run folder is a record (config, summary, history)."""
 
-    name = "wandb"
-    values = "name"
-    runs_are_records = True
-    folder = True
+    axes = ("config.",)
 
-    def chunks(self) -> Iterator[Chunk]:
-        path, shown = self.target.path, self.target.shown
-        if not path.exists():
-            raise RulePending(f"the W&B folder {shown} does not exist yet ({path})")
+    def units(self, path: Path) -> Sequence[Path]:
+        return run_folders(path) if path.is_dir() else []
+
+    def record(self, unit: Path) -> Chunk:
+        r = read_run(unit, self.reader.read_bytes)
+        run = Run(
+            name=r["run"],
+            where=f"run {r['run']} in {self.target.shown}",
+            fields=r["fields"],
+            status=r["status"],
+            reason=r["reason"],
+            series=points(r["series"]),
+            order=(r["start"] or 0.0, r["run"]),
+        )
+        record = {k: v for k, v in r["fields"].items() if not k.startswith("config.")}
+        return Chunk.one(run, record, time=r["summary_time"])
+
+    @classmethod
+    def files(cls, path: Path) -> list[Path]:
         folders = run_folders(path) if path.is_dir() else []
-        if not folders:
-            raise RuleError(f"{shown} holds no W&B run folders (run-*/run-ID.wandb)")
-        for folder in folders:
-            r = read_run(folder, self.reader.read_bytes)
-            series = {k: [Point(*p) for p in v] for k, v in r["series"].items()}
-            run = Run(
-                name=r["run"],
-                where=f"run {r['run']} in {shown}",
-                fields=r["fields"],
-                status=r["status"],
-                reason=r["reason"],
-                series=series,
-                order=(r["start"] or 0.0, r["run"]),
-            )
-            record = {k: v for k, v in r["fields"].items() if not k.startswith("config.")}
-            yield Chunk.one(run, record, time=r["summary_time"])
+        return [f for folder in folders for f in sorted(folder.glob("run-*.wandb"))]
 
     @classmethod
     def check_layout(cls, path: Path, names: frozenset[str]) -> None:
