@@ -145,7 +145,7 @@ def test_a_bulk_file_beyond_the_memory_allowed(tmp_path: Path) -> None:
     )
     assert small.returncode == 0, small.stderr
     head = subprocess.run([exe, "head"], env=env, capture_output=True, text=True).stdout
-    questions = ",".join(f'{{"title": "Question {i}", "forecast": "0.5"}}' for i in range(100_000))
+    questions = ",".join(f'{{"title": "Question {i}", "forecast": "0.5"}}' for i in range(400_000))
     bulk = write(tmp_path / "many.json", f'{{"experiment": "e", "question": [{questions}]}}')
     done = subprocess.run(
         [exe, "predict", "--file", str(bulk)],
