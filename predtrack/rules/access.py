@@ -57,14 +57,22 @@ def walk(doc: Any, tokens: tuple[str, ...]) -> Any:
     return cur
 
 
-def walk_strict(doc: Any, ptr: Pointer, file: str, list_keys: bool = True) -> Any:
-    """The value at a pointer, or a RuleError naming the segment that fails."""
+def walk_strict(
+    doc: Any, ptr: Pointer, file: str, list_keys: bool | Callable[[], bool] = True
+) -> Any:
+    """The value at a pointer, or a RuleError naming the segment that fails.
+
+    `list_keys` may be a callable: it is asked only when a message is written.
+    """
     cur = doc
     for i, tok in enumerate(ptr.tokens):
+        if type(cur) is dict and tok in cur:  # the common case, before any message is built
+            cur = cur[tok]
+            continue
         at = Pointer(ptr.tokens[:i]).raw or "the document root"
         if isinstance(cur, dict):
             if tok not in cur:
-                if list_keys:
+                if list_keys() if callable(list_keys) else list_keys:
                     keys = ", ".join(short(k, 30) for k in list(cur)[:10])
                     more = ", ..." if len(cur) > 10 else ""
                     there = f" (keys there: {keys}{more})"

@@ -92,7 +92,7 @@ def evaluate_rule(
     RuleSyntaxError (the rule cannot resolve this kind).
     """
     check_rule(rule, kind, categories)
-    reader = Reader(base_dir, allow_outside=allow_outside)
+    reader = Reader(base_dir, allow_outside=allow_outside, memo=cache)
     cls = base.source_class(rule.format)
     try:
         records = Records(cls, rule.file, reader, keys(rule.selector), cache)

@@ -20,7 +20,7 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -150,18 +150,42 @@ class ReadFile(io.RawIOBase):
 class Reader:
     """Opens the files of one evaluation, keeps their evidence, and checks where they lie."""
 
-    def __init__(self, base_dir: str | os.PathLike[str], *, allow_outside: bool = False) -> None:
-        self.base = Path(os.path.abspath(base_dir))
-        try:
-            self.base_real = self.base.resolve()
-        except (OSError, RuntimeError):
-            self.base_real = self.base
+    def __init__(
+        self,
+        base_dir: str | os.PathLike[str],
+        *,
+        allow_outside: bool = False,
+        memo: MutableMapping[Any, Any] | None = None,
+    ) -> None:
+        # `memo` (one resolve run's cache) keeps resolved paths: many rules share a file
+        self._memo = memo
+        key = ("base", os.fspath(base_dir))
+        known = memo.get(key) if memo is not None else None
+        if known is None:
+            base = Path(os.path.abspath(base_dir))
+            try:
+                known = (base, Path(self._real(base, pathlib=True)))
+            except (OSError, RuntimeError):
+                known = (base, base)
+            if memo is not None:
+                memo[key] = known
+        self.base, self.base_real = known
         self.allow_outside = allow_outside
         self._evidence: dict[str, Evidence] = {}
         self._sorted: tuple[tuple[Evidence, ...], str] | None = None  # (evidence, digest)
         self._stats: dict[str, tuple[str, tuple[int, int, int, int]]] = {}
 
     # ---------------------------------------------------------------- where a file lies
+
+    def _real(self, path: Path, *, pathlib: bool = False) -> str:
+        """os.path.realpath (or Path.resolve, which raises on a loop), kept in the memo."""
+        key = ("real", pathlib, str(path))
+        hit = self._memo.get(key) if self._memo is not None else None
+        if hit is None:
+            hit = str(path.resolve()) if pathlib else os.path.realpath(path)
+            if self._memo is not None:
+                self._memo[key] = hit
+        return hit
 
     def shown(self, path: Path) -> str:
         """A path as messages show it: relative to the rule's folder when inside it."""
@@ -175,7 +199,7 @@ class Reader:
         if not _under(os.path.normpath(path), str(self.base)):
             return False
         try:
-            return _under(real or os.path.realpath(path), str(self.base_real))
+            return _under(real or self._real(path), str(self.base_real))
         except (OSError, RuntimeError):
             return True  # a loop: opening it fails with the reason
 
@@ -184,14 +208,14 @@ class Reader:
         lexical = Path(os.path.normpath(path))
         try:
             rel = lexical.relative_to(self.base)
-            return path.resolve() == self.base_real / rel
+            return Path(self._real(path, pathlib=True)) == self.base_real / rel
         except (ValueError, OSError, RuntimeError):
             return False
 
     def locate(self, path: Path, shown: str) -> tuple[Path, os.stat_result]:
         """The real path and stat of a regular file, or the reason it cannot be read."""
         try:
-            real = Path(os.path.realpath(path, strict=False))
+            real = Path(self._real(path))
             if not self.allow_outside and not self.inside(path, str(real)):
                 raise OutsideFolder(
                     f"{shown} lies outside the folder the rule was registered from "

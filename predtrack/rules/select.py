@@ -131,7 +131,7 @@ def missing_value(ctx: Context, value: Value, chunk: Chunk, i: int) -> RuleError
     rec = chunk.records[i]
     if isinstance(value, Pointer):
         try:
-            walk_strict(rec, value, where_of(ctx, chunk, i), ctx.quotable(chunk.run))
+            walk_strict(rec, value, where_of(ctx, chunk, i), lambda: ctx.quotable(chunk.run))
         except RuleError as e:
             return e
     return RuleError(f"{where_of(ctx, chunk, i)} has no {fmt_value(value)}")
@@ -476,7 +476,10 @@ def _got(ctx: Context, value: Item | Counts, chunk: Chunk, i: int, prefix: str, 
     file = run.where
     suffix = f" in {file}" if ctx.glob else f" at line {pos}" if pos and not prefix else ""
     if isinstance(value, Counts):
-        quote = ctx.quotable(run)
+
+        def quote() -> bool:
+            return ctx.quotable(run)
+
         k = _count(walk_strict(rec, value.k, file, quote), value.k, file)
         n = _count(walk_strict(rec, value.n, file, quote), value.n, file)
         if n == 0:
@@ -487,7 +490,7 @@ def _got(ctx: Context, value: Item | Counts, chunk: Chunk, i: int, prefix: str, 
         return Got(k / n, str(value), file, detail, k=k, n=n, times=times, mtimes=mtimes)
     assert not isinstance(value, Pick)
     if isinstance(value, Pointer):
-        v = walk_strict(rec, value, file, ctx.quotable(run))
+        v = walk_strict(rec, value, file, lambda: ctx.quotable(run))
         at = value.raw or "the document root"
         where = f"{at} (line {pos})" if pos and not prefix else at
         detail = f"{prefix}{at} = {short(v)}{suffix}"

@@ -128,7 +128,7 @@ def sweep_points(
     allow_outside: bool = False,
 ) -> Sweep | None:
     """The observed series along the rule's swept variable; None when there is none to read."""
-    reader = Reader(base_dir, allow_outside=allow_outside)
+    reader = Reader(base_dir, allow_outside=allow_outside, memo=cache)
     cls = base.source_class(rule.format)
     try:
         records = Records(cls, rule.file, reader, keys(rule.selector), cache)

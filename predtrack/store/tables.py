@@ -228,14 +228,16 @@ def table_of(row: Row | type[Row]) -> Table:
 # than the database's own work.
 
 
-def _time_text(v: Any, _last: list[Any] = [None, ""]) -> Any:  # noqa: B006 - a memo
-    """A time in stored form; the same datetime object (one write's time) is formatted once."""
+def _time_text(v: Any, _memo: dict[Any, str] = {}) -> Any:  # noqa: B006 - a memo
+    """A time in stored form; equal datetimes (one write's time, one file's mtime) format once."""
     if v is None or isinstance(v, str):
         return v
-    if v is _last[0]:
-        return _last[1]
-    text = iso_z(v)
-    _last[0], _last[1] = v, text
+    text = _memo.get(v)
+    if text is None:
+        text = iso_z(v)  # equal aware datetimes are one instant, so one UTC text
+        if len(_memo) >= 4096:
+            _memo.clear()
+        _memo[v] = text
     return text
 
 
