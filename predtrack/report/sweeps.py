@@ -189,6 +189,8 @@ def sweep_figures(
     for qid, question in resolved.items():
         if not question.rule or qid not in entries:
             continue
+        if "[" not in question.rule and "crossing" not in question.rule:
+            continue  # neither a crossing nor a filtered cell: nothing to place (no parse)
         try:
             rules[qid] = parse_rule(question.rule)
         except Exception:  # a stored rule the current grammar rejects: not placed

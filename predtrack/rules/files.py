@@ -160,7 +160,7 @@ class Reader:
         # `memo` (one resolve run's cache) keeps resolved paths: many rules share a file
         self._memo = memo
         key = ("base", os.fspath(base_dir))
-        known = memo.get(key) if memo is not None else None
+        known: tuple[Path, Path] | None = memo.get(key) if memo is not None else None
         if known is None:
             base = Path(os.path.abspath(base_dir))
             try:

@@ -13,7 +13,7 @@ enough resamples leave it out.  In paired differences two equal scores
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,21 +35,42 @@ from predtrack.scoring._validate import (
 __all__ = ["PairedResult", "bootstrap_ci", "climatology_loo", "paired_compare", "skill"]
 
 _CHUNK = 1 << 22
+# Resample indices depend only on (n, resamples, seed): a board's groups, scores and pairs
+# of the same size draw the same ones. Kept (as int32, the same values) up to this many.
+_KEEP = 1 << 23
+_kept: dict[tuple[int, int, int], list[np.ndarray]] = {}
+
+
+def _index_blocks(n: int, n_resamples: int, seed: SeedLike) -> Iterator[np.ndarray]:
+    """Blocks of resample indices, shape (rows, n), drawn as `default_rng(seed)` draws them."""
+    key = (n, n_resamples, seed) if type(seed) is int else None
+    if key is not None and key in _kept:
+        yield from _kept[key]
+        return
+    keep = key is not None and n * n_resamples <= _KEEP and n < 2**31
+    rng = np.random.default_rng(seed)
+    rows = max(1, _CHUNK // n)
+    blocks: list[np.ndarray] = []
+    for start in range(0, n_resamples, rows):
+        block = rng.integers(0, n, size=(min(n_resamples, start + rows) - start, n))
+        if keep:
+            block = block.astype(np.int32)
+            blocks.append(block)
+        yield block
+    if keep and key is not None:
+        while _kept and sum(b.size for bs in _kept.values() for b in bs) + n * n_resamples > _KEEP:
+            del _kept[next(iter(_kept))]  # the oldest first
+        _kept[key] = blocks
 
 
 def _resampled_stats(
-    values: FloatArray,
-    stat: Callable[..., Any],
-    n_resamples: int,
-    rng: np.random.Generator,
+    values: FloatArray, stat: Callable[..., Any], n_resamples: int, seed: SeedLike
 ) -> FloatArray:
-    n = values.size
-    rows = max(1, _CHUNK // n)
     out = np.empty(n_resamples)
     start = 0
-    while start < n_resamples:
-        stop = min(n_resamples, start + rows)
-        sample = values[rng.integers(0, n, size=(stop - start, n))]
+    for idx in _index_blocks(values.size, n_resamples, seed):
+        stop = start + idx.shape[0]
+        sample = values[idx]
         with np.errstate(invalid="ignore", over="ignore"):
             try:
                 res = stat(sample, axis=1)
@@ -104,8 +125,7 @@ def bootstrap_ci(
     reps = check_resamples(n_resamples)
     va = as_float(values, "values", allow_inf=True)
     nonempty_1d("values", va)
-    rng = np.random.default_rng(seed)
-    boot = _resampled_stats(va, stat, reps, rng)
+    boot = _resampled_stats(va, stat, reps, seed)
     lo, hi = np.quantile(boot, [(1.0 - lv) / 2.0, (1.0 + lv) / 2.0], method="inverted_cdf")
     return float(lo), float(hi)
 

@@ -39,6 +39,43 @@ def test_bootstrap_ci_basic() -> None:
     assert bootstrap_ci(v, seed=1, stat=np.median) != (lo, hi)
 
 
+def _plain_percentile_ci(v: np.ndarray, seed: int, reps: int, level: float = 0.9) -> Any:
+    """The interval drawn the plain way: one index matrix from default_rng(seed)."""
+    idx = np.random.default_rng(seed).integers(0, v.size, size=(reps, v.size))
+    boot = v[idx].mean(axis=1)
+    return tuple(np.quantile(boot, [(1 - level) / 2, (1 + level) / 2], method="inverted_cdf"))
+
+
+@pytest.mark.parametrize("n", [37, 5000, 20_000])
+def test_bootstrap_ci_kept_indices_give_the_same_interval(n: int) -> None:
+    # Indices are kept between calls of one (n, resamples, seed): other values of that size,
+    # and a second call, must give what a fresh draw gives; a Generator seed is never kept.
+    from predtrack.scoring import compare
+
+    rng = np.random.default_rng(n)
+    a, b = rng.normal(size=n), rng.exponential(size=n)
+    compare._kept.clear()
+    for values in (a, b, a):
+        assert bootstrap_ci(values, seed=7, n_resamples=300) == _plain_percentile_ci(values, 7, 300)
+    assert (n, 300, 7) in compare._kept
+    gen_first = bootstrap_ci(b, seed=np.random.default_rng(7), n_resamples=300)
+    assert gen_first == _plain_percentile_ci(b, 7, 300)
+    assert len(compare._kept) == 1
+
+
+def test_bootstrap_ci_kept_indices_are_bounded() -> None:
+    from predtrack.scoring import compare
+
+    compare._kept.clear()
+    big = np.arange(compare._KEEP // 100 + 1, dtype=float)
+    bootstrap_ci(big, seed=0, n_resamples=200)  # n x resamples above the bound: not kept
+    assert not compare._kept
+    for n in (3000, 4000, 5000):  # 12M indices together: the oldest must go
+        bootstrap_ci(np.arange(float(n)), seed=0, n_resamples=1000)
+    assert sum(b.size for bs in compare._kept.values() for b in bs) <= compare._KEEP
+    assert (5000, 1000, 0) in compare._kept and (3000, 1000, 0) not in compare._kept
+
+
 def test_bootstrap_ci_constant_and_single() -> None:
     assert bootstrap_ci([0.3] * 10, seed=0) == pytest.approx((0.3, 0.3), abs=1e-15)
     assert bootstrap_ci([0.7], seed=0) == (0.7, 0.7)
