@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from predtrack.errors import InputError
 
@@ -62,8 +62,8 @@ def _flat(group: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
-class Study:
-    """One predtrack store, opened for a script or a notebook (`predtrack.open`)."""
+class _Opened:
+    """A store opened for a script, with the acting user (the base of `Study`)."""
 
     def __init__(
         self,
@@ -81,7 +81,7 @@ class Study:
         self.store = open_store(where)
         self.user = current_user(user)
 
-    def __enter__(self) -> Study:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -103,6 +103,85 @@ class Study:
         from predtrack.identity import current_user
 
         return self.user if by is None else current_user(by)
+
+
+class _Proofs(_Opened):
+    """Study's proof commands: keys, anchors, reveals (the `key`, `anchor`, `reveal` CLI)."""
+
+    def key_add(
+        self,
+        name: str,
+        pubkey: str | os.PathLike[str] | None = None,
+        *,
+        github_keys: str | os.PathLike[str] | None = None,
+        by: str | None = None,
+    ) -> Any:
+        """Register `name`'s SSH public key (a .pub file or key line), or every key of a GitHub
+        `USER.keys` file."""
+        from predtrack.proofs.keyring import add_keys, read_key_argument
+        from predtrack.proofs.keys import read_public_keys
+
+        if (pubkey is None) == (github_keys is None):
+            raise InputError("give pubkey (a .pub file) or github_keys=FILE")
+        if pubkey is not None:
+            keys = [read_key_argument(pubkey)]
+        else:
+            keys = read_public_keys(github_keys or "")
+        return add_keys(self.store, name, keys, by=self._by(by))
+
+    def key_rotate(
+        self, name: str, pubkey: str | os.PathLike[str], *, by: str | None = None
+    ) -> Any:
+        """Replace `name`'s active keys by a new one (old signatures stay valid for their time)."""
+        from predtrack.proofs.keyring import read_key_argument, rotate_key
+
+        return rotate_key(self.store, name, read_key_argument(pubkey), by=self._by(by))
+
+    def key_revoke(
+        self, name: str, *, fingerprint: str | None = None, by: str | None = None
+    ) -> Any:
+        """Revoke `name`'s keys (or the one with `fingerprint`): they sign nothing from now on."""
+        from predtrack.proofs.keyring import revoke_keys
+
+        return revoke_keys(self.store, name, by=self._by(by), fingerprint=fingerprint)
+
+    def key_list(self, name: str | None = None) -> Table:
+        """Registered keys as `key list --json` gives them."""
+        from predtrack.proofs.keyring import list_keys
+
+        return Table(list_keys(self.store, forecaster=name).rows)
+
+    def anchor(
+        self,
+        *,
+        tsa: str | None = None,
+        git: str | os.PathLike[str] | None = None,
+        timeout: float = 10.0,
+        by: str | None = None,
+    ) -> Any:
+        """Anchor the ledger head: an RFC 3161 token from the TSA at `tsa`, a commit in `git`."""
+        from predtrack.proofs.anchors import anchor
+
+        return anchor(self.store, by=self._by(by), tsa_url=tsa, git_repo=git, timeout=timeout)
+
+    def reveal(
+        self,
+        *,
+        experiment: str | None = None,
+        openings: str | os.PathLike[str] | None = None,
+        sign: bool = False,
+        by: str | None = None,
+    ) -> Any:
+        """Publish your sealed forecasts (from your openings file, or `openings`) as predictions
+        dated by their commitments."""
+        from predtrack.proofs.seals import reveal
+
+        path = None if openings is None else Path(openings)
+        return reveal(self.store, by=self._by(by), experiment=experiment, openings=path, sign=sign)
+
+
+class Study(_Proofs):
+    """One predtrack store, opened for a script or a notebook (`predtrack.open`)."""
 
     # --- writing ---
 
@@ -222,77 +301,6 @@ class Study:
         return resolve(
             self.store, None if question is None else str(question), by=self._by(by), **options
         )
-
-    def key_add(
-        self,
-        name: str,
-        pubkey: str | os.PathLike[str] | None = None,
-        *,
-        github_keys: str | os.PathLike[str] | None = None,
-        by: str | None = None,
-    ) -> Any:
-        """Register `name`'s SSH public key (a .pub file or key line), or every key of a GitHub
-        `USER.keys` file."""
-        from predtrack.proofs.keyring import add_keys, read_key_argument
-        from predtrack.proofs.keys import read_public_keys
-
-        if (pubkey is None) == (github_keys is None):
-            raise InputError("give pubkey (a .pub file) or github_keys=FILE")
-        if pubkey is not None:
-            keys = [read_key_argument(pubkey)]
-        else:
-            keys = read_public_keys(github_keys or "")
-        return add_keys(self.store, name, keys, by=self._by(by))
-
-    def key_rotate(
-        self, name: str, pubkey: str | os.PathLike[str], *, by: str | None = None
-    ) -> Any:
-        """Replace `name`'s active keys by a new one (old signatures stay valid for their time)."""
-        from predtrack.proofs.keyring import read_key_argument, rotate_key
-
-        return rotate_key(self.store, name, read_key_argument(pubkey), by=self._by(by))
-
-    def key_revoke(
-        self, name: str, *, fingerprint: str | None = None, by: str | None = None
-    ) -> Any:
-        """Revoke `name`'s keys (or the one with `fingerprint`): they sign nothing from now on."""
-        from predtrack.proofs.keyring import revoke_keys
-
-        return revoke_keys(self.store, name, by=self._by(by), fingerprint=fingerprint)
-
-    def key_list(self, name: str | None = None) -> Table:
-        """Registered keys as `key list --json` gives them."""
-        from predtrack.proofs.keyring import list_keys
-
-        return Table(list_keys(self.store, forecaster=name).rows)
-
-    def anchor(
-        self,
-        *,
-        tsa: str | None = None,
-        git: str | os.PathLike[str] | None = None,
-        timeout: float = 10.0,
-        by: str | None = None,
-    ) -> Any:
-        """Anchor the ledger head: an RFC 3161 token from the TSA at `tsa`, a commit in `git`."""
-        from predtrack.proofs.anchors import anchor
-
-        return anchor(self.store, by=self._by(by), tsa_url=tsa, git_repo=git, timeout=timeout)
-
-    def reveal(
-        self,
-        *,
-        experiment: str | None = None,
-        openings: str | os.PathLike[str] | None = None,
-        sign: bool = False,
-        by: str | None = None,
-    ) -> Any:
-        """Publish your sealed forecasts (from your openings file, or `openings`) as predictions
-        dated by their commitments."""
-        from predtrack.proofs.seals import reveal
-
-        path = None if openings is None else Path(openings)
-        return reveal(self.store, by=self._by(by), experiment=experiment, openings=path, sign=sign)
 
     # --- reading ---
 
