@@ -253,7 +253,7 @@ class Records:
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             chunk, ev = cached
-            self.reader.record(ev, self.file, st)
+            self.reader.record(ev, self.file, None)  # matched its stat just now; nothing read
             self.files = 1
             return chunk
         chunk = self._source(self.root, self.file, self._run(self.root, self.file)).last()
@@ -272,7 +272,7 @@ class Records:
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             chunks, ev = cached
-            self.reader.record(ev, shown, st)
+            self.reader.record(ev, shown, None)  # matched its stat just now; nothing read
             self.files = 1
             yield from chunks
             return
