@@ -53,7 +53,9 @@ def build_report(folder: Path, html: Path) -> None:
         check=True,
         cwd=folder,
         stdout=subprocess.DEVNULL,
-        env={**os.environ, "TZ": os.environ.get("TZ", "UTC")},
+        # The copy's study root is the repository, where its result files are (verify
+        # re-hashes them), as for the committed file.
+        env={**os.environ, "TZ": os.environ.get("TZ", "UTC"), "PREDTRACK_ROOT": str(ROOT)},
     )
 
 
