@@ -42,9 +42,10 @@ def run_script(script: str, clone: Path, workdir: Path) -> str:
     first, _, rest = script.partition("\n")
     assert first.startswith("python3 -m venv .venv && .venv/bin/pip install -e "), first
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env["TMPDIR"] = str(workdir)  # the walkthrough's `mktemp -d` folders land in the test's
     env.pop("PREDTRACK_DB", None)
     done = subprocess.run(
-        ["bash", "-c", rest.replace("/tmp/", f"{workdir}/")],
+        ["bash", "-c", rest],
         cwd=clone,
         env=env,
         capture_output=True,
