@@ -55,6 +55,7 @@ def _index_blocks(n: int, n_resamples: int, seed: SeedLike) -> Iterator[np.ndarr
         block = rng.integers(0, n, size=(min(n_resamples, start + rows) - start, n))
         if keep:
             block = block.astype(np.int32)
+            block.flags.writeable = False  # shared by later calls
             blocks.append(block)
         yield block
     if keep and key is not None:
