@@ -212,10 +212,10 @@ def collect(
     }
     board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
     board.read = (scope, states)
-    with without_gc(True):
+    with without_gc(True):  # each collection would walk every entry made so far
         score_entries(entries, None)
-    board.scales = question_scales(entries)
-    add_scaled(entries, board.scales)
+        board.scales = question_scales(entries)
+        add_scaled(entries, board.scales)
     return board
 
 

@@ -119,6 +119,23 @@ def _score_map(entries: Iterable[Entry], key: str) -> dict[int, float]:
     return {e.question_id: e.scores[key] for e in entries if key in e.scores}
 
 
+def score_maps(
+    entries: Sequence[Entry], keys: Sequence[str], maps: dict[tuple[int, str], dict[int, float]]
+) -> dict[str, dict[int, float]]:
+    """Per score key, {question id: score} of these entries, in one pass over them; kept in
+    `maps` (the cache `compare` takes) for later comparisons of the same list."""
+    found: dict[str, dict[int, float]] = {key: {} for key in keys}
+    for e in entries:
+        qid = e.question_id
+        for key, value in e.scores.items():
+            into = found.get(key)
+            if into is not None:
+                into[qid] = value
+    for key, values in found.items():
+        maps[(id(entries), key)] = values
+    return found
+
+
 def _cached_map(
     entries: Sequence[Entry], key: str, maps: dict[tuple[int, str], dict[int, float]] | None
 ) -> dict[int, float]:

@@ -174,7 +174,10 @@ def team_quantiles(
 
 
 def _median_set(q: FloatArray, lv: FloatArray) -> dict[str, Any]:
-    med = np.median(q, axis=0)
+    return _quantile_set(np.median(q, axis=0), lv)
+
+
+def _quantile_set(med: FloatArray, lv: FloatArray) -> dict[str, Any]:
     # within a run of equal values keep the highest level (right-continuous CDF)
     keep = np.append(med[:-1] < med[1:], True)
     if keep.sum() < 2:
@@ -220,11 +223,14 @@ def team_quantiles_many(
     flat_bounds = [b for group, b in zip(groups, bounds, strict=True) for _ in group]
     if not flat:
         return []
+    if any(not group for group in groups):
+        raise ScoringInputError("team_quantiles needs at least one forecast per question")
     q = spec_quantiles(flat, flat_bounds, lv)
-    out, start = [], 0
-    for group in groups:
-        if not group:
-            raise ScoringInputError("team_quantiles needs at least one forecast per question")
-        out.append(_median_set(q[start : start + len(group)], lv))
-        start += len(group)
-    return out
+    sizes = np.array([len(group) for group in groups])
+    starts = np.cumsum(sizes) - sizes
+    medians = np.empty((len(groups), lv.size))
+    for k in np.unique(sizes).tolist():  # the medians of all groups of k forecasters at once
+        chosen = np.flatnonzero(sizes == k)
+        rows = starts[chosen][:, None] + np.arange(k)[None, :]
+        medians[chosen] = np.median(q[rows], axis=1)
+    return [_quantile_set(med, lv) for med in medians]

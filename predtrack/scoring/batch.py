@@ -19,6 +19,7 @@ from predtrack.scoring._validate import BoundsLike, FloatArray, as_float, bounds
 from predtrack.scoring.distributions import PARAMETRIC
 from predtrack.scoring.families import (
     HALF_LOG_2PI,
+    beta_ppf_raw,
     crps_beta_raw,
     crps_lognormal_raw,
     crps_std_normal,
@@ -79,7 +80,7 @@ def _parametric(
     family: str, p1: FloatArray, p2: FloatArray, xs: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """CRPS, log score, PIT and the four interval limits (N, 4) of one family's group."""
-    from scipy.special import betainc, betaincinv, ndtr, ndtri
+    from scipy.special import betainc, ndtr, ndtri
 
     if family == "normal":
         z = (xs - p1) / p2
@@ -97,7 +98,7 @@ def _parametric(
         crps_beta_raw(p1, p2, xs),
         log_score_beta_raw(p1, p2, xs),
         betainc(p1, p2, np.clip(xs, 0.0, 1.0)),
-        betaincinv(p1[:, None], p2[:, None], np.array(_Q)[None, :]),
+        beta_ppf_raw(p1, p2, np.array(_Q)),
     )
 
 

@@ -26,7 +26,7 @@ from predtrack.scoring._validate import (
     broadcast,
     check_level,
 )
-from predtrack.scoring.families import FORMULAS, lognormal_cdf_raw
+from predtrack.scoring.families import FORMULAS, beta_ppf_raw, lognormal_cdf_raw
 from predtrack.scoring.quantiles import (
     crps_quantiles,
     log_score_quantiles,
@@ -327,7 +327,7 @@ def spec_quantiles(
     -------
     ndarray, shape (len(specs), L)
     """
-    from scipy.special import betaincinv, ndtri
+    from scipy.special import ndtri
 
     lv = as_float(levels, "levels")
     out = np.empty((len(specs), lv.size))
@@ -355,7 +355,7 @@ def spec_quantiles(
         if family == "beta":
             if (p1 <= 0).any() or (p2 <= 0).any():
                 raise ScoringInputError("beta specs need alpha > 0 and beta > 0")
-            out[rows] = betaincinv(p1, p2, lv[None, :])
+            out[rows] = beta_ppf_raw(p1[:, 0], p2[:, 0], lv)
         else:
             if (p2 <= 0).any() or not np.isfinite(p1).all():
                 raise ScoringInputError(f"{family} specs need finite mu and sigma > 0")

@@ -230,6 +230,17 @@ def log_score_lognormal(mu: ArrayLike, sigma: ArrayLike, x: ArrayLike) -> FloatA
 # -------------------------------------------------------------------------- beta
 
 
+def beta_ppf_raw(a: FloatArray, b: FloatArray, levels: FloatArray) -> FloatArray:
+    """Beta(a, b) quantiles at ``levels``, shape (N, L): ``betaincinv`` (about 1.5 µs a
+    value, the dearest step of scoring fractions) once per distinct (a, b) pair."""
+    from scipy.special import betaincinv
+
+    pairs, back = np.unique(a + 1j * b, return_inverse=True)  # (a, b) kept exactly
+    return np.asarray(betaincinv(pairs.real[:, None], pairs.imag[:, None], levels[None, :]))[
+        back.reshape(-1)
+    ]
+
+
 def crps_beta_raw(a: FloatArray, b: FloatArray, xa: FloatArray) -> FloatArray:
     """The beta CRPS formula of :func:`crps_beta` on validated arrays."""
     from scipy.special import betainc, betaln

@@ -333,12 +333,13 @@ def corp_band(
         gx = x
         gn = count
     draws = rng.binomial(gn, gx, size=(reps, gx.size))
-    freq = draws / gn
-    cep = np.empty((gx.size, reps))
-    for r in range(reps):
-        cep[:, r] = _pav(freq[r], gn)
+    # All resamples in one PAV call: resample r is lifted by 2r, above every value of the ones
+    # before it, so no block pools across two of them (the fit of each is its own, to within
+    # the rounding of the lift: 2e-13 at 1,000 resamples).
+    lift = 2.0 * np.arange(reps)[:, None]
+    fitted = _pav((draws / gn + lift).ravel(), np.tile(gn, reps)).reshape(reps, gx.size) - lift
     lo_q, hi_q = (1.0 - lv) / 2.0, (1.0 + lv) / 2.0
-    lower, upper = np.quantile(cep, [lo_q, hi_q], axis=1)
+    lower, upper = np.quantile(fitted.T, [lo_q, hi_q], axis=1)
     if pooled:
         lower = np.interp(x, gx, lower)
         upper = np.interp(x, gx, upper)

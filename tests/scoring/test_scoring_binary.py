@@ -342,6 +342,24 @@ def test_corp_band_shape_and_reproducibility() -> None:
     assert np.all((b1.lower[inner] <= b1.x[inner]) & (b1.x[inner] <= b1.upper[inner]))
 
 
+@pytest.mark.parametrize(("n", "decimals", "reps"), [(400, 1, 300), (3000, 2, 1000), (50, 3, 7)])
+def test_corp_band_equals_one_fit_per_resample(n: int, decimals: int, reps: int) -> None:
+    # The band fits every resample in one PAV call; each fit must be the one a separate
+    # isotonic regression of that resample gives (the band as first written).
+    from scipy.optimize import isotonic_regression
+
+    rng = np.random.default_rng(n)
+    p = np.round(rng.uniform(0.01, 0.99, size=n), decimals)
+    y = rng.uniform(size=n) < p
+    band = corp_band(p, y, seed=9, n_resamples=reps)
+    x, count = np.unique(p, return_counts=True)
+    draws = np.random.default_rng(9).binomial(count, x, size=(reps, x.size))
+    fits = np.array([isotonic_regression(d / count, weights=count).x for d in draws])
+    lower, upper = np.quantile(fits.T, [0.05, 0.95], axis=1)
+    np.testing.assert_allclose(band.lower, lower, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(band.upper, upper, rtol=0, atol=1e-12)
+
+
 def test_corp_band_coverage_level() -> None:
     # under calibration the band at a single large group is close to the binomial quantiles
     p = np.full(1000, 0.3)

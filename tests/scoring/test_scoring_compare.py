@@ -63,6 +63,26 @@ def test_bootstrap_ci_kept_indices_give_the_same_interval(n: int) -> None:
     assert len(compare._kept) == 1
 
 
+@pytest.mark.parametrize("n", [1, 2, 999, 4097])
+@pytest.mark.parametrize("kept", [True, False])
+def test_bootstrap_ci_blocks_and_gathers_give_the_plain_interval(
+    n: int, kept: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Indices are drawn as int32 in blocks and gathered a few rows at a time; odd sizes and
+    # many small blocks must still give exactly the one-matrix int64 draw.
+    from predtrack.scoring import compare
+
+    monkeypatch.setattr(compare, "_CHUNK", 3 * n + 1)
+    monkeypatch.setattr(compare, "_GATHER", 2 * n)
+    monkeypatch.setattr(compare, "_KEEP", compare._KEEP if kept else 0)
+    compare._kept.clear()
+    v = np.random.default_rng(n).standard_t(3, size=n)
+    for _ in range(2):
+        assert bootstrap_ci(v, seed=3, n_resamples=101) == _plain_percentile_ci(v, 3, 101)
+    assert ((n, 101, 3) in compare._kept) == kept
+    compare._kept.clear()
+
+
 def test_bootstrap_ci_kept_indices_are_bounded() -> None:
     from predtrack.scoring import compare
 
@@ -238,3 +258,30 @@ def test_team_quantiles_ties_on_a_bound() -> None:
     t = team_quantiles(specs, levels=(0.05, 0.1, 0.5, 0.9), bounds=(0.0, 1.0))
     assert t["levels"] == [0.1, 0.5, 0.9]
     assert t["values"][0] == 0.0
+
+
+def test_team_quantiles_many_is_team_quantiles_per_question() -> None:
+    # Groups of one size are reduced together: the result must be each question's own median.
+    from predtrack.scoring import team_quantiles_many
+
+    rng = np.random.default_rng(4)
+    groups: list[list[dict[str, Any]]] = []
+    bounds: list[tuple[float, float] | None] = []
+    for i in range(60):
+        size = 1 + i % 5
+        group: list[dict[str, Any]] = []
+        for j in range(size):
+            mu = float(rng.normal(3, 1))
+            if (i + j) % 3 == 0:
+                group.append({"family": "normal", "mu": mu, "sigma": float(rng.uniform(0.5, 2))})
+            elif (i + j) % 3 == 1:
+                group.append({"family": "beta", "alpha": 2.0 + j, "beta": float(rng.uniform(1, 9))})
+            else:
+                group.append({"family": "quantiles", "levels": [0.1, 0.5, 0.9],
+                              "values": [mu - 1, mu, mu + 2]})  # fmt: skip
+        groups.append(group)
+        bounds.append((-20.0, 40.0) if i % 2 else None)
+    many = team_quantiles_many(groups, bounds)
+    assert many == [team_quantiles(g, bounds=b) for g, b in zip(groups, bounds, strict=True)]
+    with pytest.raises(ScoringInputError, match="at least one"):
+        team_quantiles_many([groups[0], []], [None, None])

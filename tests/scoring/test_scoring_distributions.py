@@ -494,3 +494,18 @@ def test_score_continuous_empty_and_infinite() -> None:
     )
     assert np.all(np.isinf(out["log"]))
     assert np.all(np.isfinite(out["crps"]))
+
+
+def test_beta_ppf_raw_is_betaincinv_with_repeated_pairs() -> None:
+    # betaincinv runs once per distinct (a, b): the rows must be those of the direct call,
+    # in order, including pairs that share a or b alone.
+    from scipy.special import betaincinv
+
+    from predtrack.scoring.families import beta_ppf_raw
+
+    a = np.array([2.0, 3.5, 2.0, 2.0, 0.5, 3.5, 7.25])
+    b = np.array([5.0, 1.0, 5.0, 1.0, 0.5, 1.0, 5.0])
+    levels = np.array([0.05, 0.25, 0.5, 0.9])
+    direct = betaincinv(a[:, None], b[:, None], levels[None, :])
+    np.testing.assert_array_equal(beta_ppf_raw(a, b, levels), direct)
+    assert beta_ppf_raw(a[:0], b[:0], levels).shape == (0, 4)

@@ -45,22 +45,18 @@ def _too_few_forecasters(names: Sequence[str]) -> str:
 
 class HeadToHead(Section, name="head-to-head", title="Head to head"):
     def build(self, view: View) -> dict[str, Any]:
-        from predtrack.score import CI_LEVEL, MIN_SHARED, compare
+        from predtrack.score import CI_LEVEL, MIN_SHARED, compare, score_maps
 
         names = view.participants
         if len(names) < 2:
             return {"names": names, "rows": [], "message": _too_few_forecasters(names)}
         keys = headline_keys(view)
-        questions = {
-            name: {
-                key: {e.question_id for e in view.entries[name] if key in e.scores} for key in keys
-            }
-            for name in names
-        }
+        maps: dict[tuple[int, str], dict[int, float]] = {}  # each forecaster's scores, once
+        questions = {name: score_maps(view.entries[name], keys, maps) for name in names}
         plan: list[tuple[str, str, list[str], int]] = []
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
-                shared = [(k, len(questions[a][k] & questions[b][k])) for k in keys]
+                shared = [(k, len(questions[a][k].keys() & questions[b][k].keys())) for k in keys]
                 usable = [k for k, n in shared if n]
                 if usable:
                     plan.append((a, b, usable, dict(shared)[usable[0]]))
@@ -69,7 +65,6 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
         if total * FULL_RESAMPLES > H2H_BUDGET:
             resamples = max(MIN_RESAMPLES, int(H2H_BUDGET // total))
         results: dict[tuple[str, str], dict[str, Any]] = {}
-        maps: dict[tuple[int, str], dict[int, float]] = {}  # each forecaster's scores, once
         for a, b, usable, _ in plan:
             for key in usable:
                 # Exactly `predtrack score --compare A B`, restricted to the headline score.
