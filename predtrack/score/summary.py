@@ -16,6 +16,7 @@ import numpy as np
 from predtrack import scoring
 from predtrack.errors import InputError
 from predtrack.score.board import Board, Entry, collect
+from predtrack.score.columns import Columns
 from predtrack.store.engine import Store
 from predtrack.vocabulary import (
     BASELINES,
@@ -32,7 +33,7 @@ CI_LEVEL = 0.9
 MIN_SHARED = 10  # shared questions below which a comparison says "too few"
 
 
-def _mean(values: Sequence[float]) -> float | None:
+def _mean(values: Sequence[float] | np.ndarray) -> float | None:
     """The mean; None when empty or undefined (+inf and -inf log densities together)."""
     if not len(values):
         return None
@@ -41,7 +42,7 @@ def _mean(values: Sequence[float]) -> float | None:
     return None if math.isnan(mean) else mean
 
 
-def _ci(values: Sequence[float], seed: int) -> list[float] | None:
+def _ci(values: Sequence[float] | np.ndarray, seed: int) -> list[float] | None:
     if len(values) < 2:
         return None
     arr = np.asarray(values, dtype=float)
@@ -52,15 +53,14 @@ def _ci(values: Sequence[float], seed: int) -> list[float] | None:
     return [float(lo), float(hi)]
 
 
-def _binary_terms(binary: Sequence[Entry], bins: int) -> dict[str, Any]:
+def _binary_terms(cols: Columns, bins: int) -> dict[str, Any]:
     """CORP and Murphy decompositions and calibration tests of a group's binary forecasts."""
-    p = np.array([e.scores["p"] for e in binary])
-    y = np.array([e.scores["y"] for e in binary])
+    p, y = cols.scores("p"), cols.scores("y")
     corp_b, corp_l = scoring.corp_pair(p, y)
     murphy = scoring.murphy(p, y, bins=bins)
     z, pz = scoring.spiegelhalter(p, y)
     return {
-        "log_infinite": int(np.isinf([e.scores["log"] for e in binary]).sum()),
+        "log_infinite": int(np.isinf(cols.scores("log")).sum()),
         "mcb": corp_b.mcb,
         "dsc": corp_b.dsc,
         "unc": corp_b.unc,
@@ -80,35 +80,26 @@ def _binary_terms(binary: Sequence[Entry], bins: int) -> dict[str, Any]:
 
 def group_stats(entries: Sequence[Entry], *, seed: int = 0, bins: int = 10) -> dict[str, Any]:
     """All applicable scores for a set of entries (nats; `convert_bits` turns logs to bits)."""
-    # One pass over the entries for everything counted and every score's values.
-    kinds: dict[str, int] = dict.fromkeys(KINDS, 0)
-    questions: set[int] = set()
-    updates = 0
-    binary: list[Entry] = []
-    columns: dict[str, list[float]] = defaultdict(list)
-    for e in entries:
-        kinds[e.kind] = kinds.get(e.kind, 0) + 1
-        questions.add(e.question_id)
-        updates += e.revisions - 1
-        if e.kind == "binary":
-            binary.append(e)
-        for key, value in e.scores.items():
-            columns[key].append(value)
-    out: dict[str, Any] = {"n": len(entries), "questions": len(questions)}
+    return _group_stats(Columns.of(entries), seed=seed, bins=bins)
+
+
+def _group_stats(cols: Columns, *, seed: int, bins: int) -> dict[str, Any]:
+    kinds = cols.kind_counts()
+    out: dict[str, Any] = {"n": len(cols), "questions": int(np.unique(cols.qid).size)}
     for kind in KINDS:
         out[f"n_{kind}"] = kinds[kind]
     # Updates after the first prediction; a replacement within 60 s is not one (a typo fix).
-    out["updates"] = updates
+    out["updates"] = int((cols.revisions - 1).sum())
     ci: dict[str, list[float] | None] = {}
     for score in MEANS:
-        values = columns.get(str(score.entry), [])
-        if values:
+        values = cols.scores(str(score.entry))
+        if values.size:
             out[score.key] = _mean(values)
             if score.ci:
                 ci[score.key] = _ci(values, seed)
-    if binary:
-        out.update(_binary_terms(binary, bins))
-    counted = len(columns.get("betabinom_log", ()))
+    if kinds["binary"]:
+        out.update(_binary_terms(cols, bins))
+    counted = cols.scores("betabinom_log").size
     if counted:
         out["n_betabinom"] = counted
     out["ci"] = ci
@@ -120,19 +111,20 @@ def _score_map(entries: Iterable[Entry], key: str) -> dict[int, float]:
 
 
 def score_maps(
-    entries: Sequence[Entry], keys: Sequence[str], maps: dict[tuple[int, str], dict[int, float]]
-) -> dict[str, dict[int, float]]:
-    """Per score key, {question id: score} of these entries, in one pass over them; kept in
-    `maps` (the cache `compare` takes) for later comparisons of the same list."""
-    found: dict[str, dict[int, float]] = {key: {} for key in keys}
+    entries: Iterable[Entry], keys: Sequence[str]
+) -> dict[str, dict[str, dict[int, float]]]:
+    """Per forecaster and score key, {question id: score}: one pass over the entries in their
+    own order (a pass per forecaster's list would cost about three times as much)."""
+    found: dict[str, dict[str, dict[int, float]]] = {}
     for e in entries:
+        into = found.get(e.forecaster)
+        if into is None:
+            into = found[e.forecaster] = {key: {} for key in keys}
         qid = e.question_id
         for key, value in e.scores.items():
-            into = found.get(key)
-            if into is not None:
-                into[qid] = value
-    for key, values in found.items():
-        maps[(id(entries), key)] = values
+            scores = into.get(key)
+            if scores is not None:
+                scores[qid] = value
     return found
 
 
@@ -147,33 +139,36 @@ def _cached_map(
     return found
 
 
-def skill_scores(
-    entries: Sequence[Entry],
-    reference: Sequence[Entry],
-    ref_maps: dict[str, dict[int, float]] | None = None,
-) -> dict[str, Any]:
+def skill_scores(entries: Sequence[Entry], reference: Sequence[Entry]) -> dict[str, Any]:
     """1 − S/S_ref per score, over the questions both the group and the reference scored."""
+    return _skill(Columns.of(entries), _lookups(Columns.of(reference)))
+
+
+Lookups = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _lookups(reference: Columns) -> Lookups:
+    return {score.key: reference.score_lookup(score.key) for score in PAIRED}
+
+
+def _skill(cols: Columns, refs: Lookups) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    refs = {
-        score.key: ref_maps[score.key] if ref_maps is not None else _score_map(reference, score.key)
-        for score in PAIRED
-    }
-    # A group can hold several forecasters per question: average over entries, not questions.
-    mine: dict[str, list[float]] = {key: [] for key in refs}
-    theirs: dict[str, list[float]] = {key: [] for key in refs}
-    for e in entries:  # one pass for every score
-        scores, qid = e.scores, e.question_id
-        for key, ref in refs.items():
-            if key in scores and qid in ref:
-                mine[key].append(scores[key])
-                theirs[key].append(ref[qid])
     for score in PAIRED:
         key = score.key
-        if mine[key]:
-            s, s_ref = float(np.mean(mine[key])), float(np.mean(theirs[key]))
+        where = cols.at.get(key)
+        ref_q, ref_v = refs[key]
+        if where is None or not ref_q.size:
+            continue
+        # A group can hold several forecasters per question: average over entries, not questions.
+        q = cols.qid[where]
+        pos = np.minimum(np.searchsorted(ref_q, q), ref_q.size - 1)
+        shared = ref_q[pos] == q
+        mine = cols.values[key][shared]
+        if mine.size:
+            s, s_ref = float(np.mean(mine)), float(np.mean(ref_v[pos[shared]]))
             finite = math.isfinite(s) and math.isfinite(s_ref)
             out[key] = float(scoring.skill(s, s_ref)) if finite else None
-            out[f"n_{key}"] = len(mine[key])
+            out[f"n_{key}"] = int(mine.size)
     return out
 
 
@@ -316,26 +311,27 @@ def summarize(
     """The `score --json` document: one group per forecaster/experiment/tag/kind, or `all`."""
     reference = _reference(board, baseline)
     key = _group_key(by)
-    groups: dict[str, list[Entry]] = defaultdict(list)
-    for entry in board.entries:
+    # The board read once, in its own order; each group is a set of its rows.
+    everything = Columns.of(board.entries)
+    rows: dict[str, list[int]] = defaultdict(list)
+    for i, entry in enumerate(board.entries):
         for name in key(entry):
-            groups[name].append(entry)
-    ordered = sorted(groups.items(), key=lambda kv: kv[0])
+            rows[name].append(i)
+    ordered = [(name, everything.take(r)) for name, r in sorted(rows.items())]
+    reference_columns = Columns.of(reference) if reference is not None else None
     if by == "forecaster":
         if board.team:
-            ordered.append((TEAM, board.team))
-        if baseline in BASELINES and reference:
-            ordered.append((baseline, reference))
-    ref_maps = None
-    if reference is not None:
-        ref_maps = {s.key: _score_map(reference, s.key) for s in PAIRED}
+            ordered.append((TEAM, Columns.of(board.team)))
+        if baseline in BASELINES and reference_columns is not None and len(reference_columns):
+            ordered.append((str(baseline), reference_columns))
+    refs = _lookups(reference_columns) if reference_columns is not None else None
     result = []
     for name, members in ordered:
-        stats = {"group": name, **group_stats(members, seed=seed)}
+        stats = {"group": name, **_group_stats(members, seed=seed, bins=10)}
         if name == TEAM:
             stats["virtual"] = "median of the forecasters (mean log-odds for binary)"
-        if reference is not None:
-            stats["skill"] = skill_scores(members, reference, ref_maps)
+        if refs is not None:
+            stats["skill"] = _skill(members, refs)
         result.append(convert_bits(stats) if bits else stats)
     units = continuous_units(board.entries)
     return {

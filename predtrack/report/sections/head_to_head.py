@@ -9,7 +9,7 @@ from predtrack.report.format import data_value, fmt
 from predtrack.report.sections.base import Section
 from predtrack.report.sections.leaderboard import RAW, SCALED, crps_column
 from predtrack.report.view import View
-from predtrack.vocabulary import HEADLINE, KINDS, SCORE
+from predtrack.vocabulary import HEADLINE, KINDS, SCORE, TEAM
 
 H2H_BUDGET = 40_000_000  # resampled differences for all head-to-head bootstraps together
 FULL_RESAMPLES = 2000  # what `predtrack score --compare` uses
@@ -51,8 +51,12 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
         if len(names) < 2:
             return {"names": names, "rows": [], "message": _too_few_forecasters(names)}
         keys = headline_keys(view)
-        maps: dict[tuple[int, str], dict[int, float]] = {}  # each forecaster's scores, once
-        questions = {name: score_maps(view.entries[name], keys, maps) for name in names}
+        questions = score_maps(view.board.entries, keys)
+        questions.update(score_maps(view.entries[TEAM], keys))
+        # each forecaster's scores read once, for every comparison (see `compare`)
+        maps = {
+            (id(view.entries[name]), key): questions[name][key] for name in names for key in keys
+        }
         plan: list[tuple[str, str, list[str], int]] = []
         for i, a in enumerate(names):
             for b in names[i + 1 :]:

@@ -1,0 +1,114 @@
+"""Group summaries read through `Columns`: the same numbers as reading each entry in turn."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from predtrack.score import Board, Entry, group_stats, skill_scores, summarize
+from predtrack.score.columns import Columns
+
+T = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def _entry(qid: int, forecaster: str, kind: str, scores: dict[str, float], **extra: Any) -> Entry:
+    return Entry(
+        question_id=qid, label=f"q{qid}", title="", experiment="e", kind=kind,
+        tags=extra.get("tags", []), forecaster=forecaster, distribution={}, outcome=None,
+        k=None, n=None, resolved_at=T, bounds=None, categories=None, ordered=False,
+        revisions=extra.get("revisions", 1), scores=scores,
+    )  # fmt: skip
+
+
+def _entries(seed: int) -> list[Entry]:
+    rng = random.Random(seed)
+    out = []
+    for qid in range(60):
+        kind = ("binary", "fraction", "categorical")[qid % 3]
+        for f in ("ana", "ben", "cy")[: 1 + (qid // 3) % 3]:
+            if kind == "binary":
+                p, y = rng.random(), float(rng.random() < 0.5)
+                scores = {"brier": (p - y) ** 2, "log": rng.random(), "spherical": rng.random(),
+                          "p": p, "y": y}  # fmt: skip
+            elif kind == "fraction":
+                scores = {"crps": rng.random(), "log_density": rng.random(), "pit": rng.random(),
+                          "cover50": 1.0, "cover90": 0.0, "is50": 1.0, "is90": 2.0}  # fmt: skip
+                if qid % 2:
+                    scores["betabinom_log"] = rng.random()
+            else:
+                scores = {"brier_cat": rng.random(), "log_cat": rng.random()}
+            tags = ["even"] if qid % 2 == 0 else ["odd", "x"]
+            out.append(_entry(qid, f, kind, scores, tags=tags, revisions=1 + qid % 2))
+    return out
+
+
+def test_columns_take_keeps_each_scores_order_and_positions() -> None:
+    entries = _entries(1)
+    cols = Columns.of(entries)
+    rows = [i for i, e in enumerate(entries) if e.forecaster == "ben" or e.question_id % 9 == 0]
+    part = cols.take(rows)
+    chosen = [entries[i] for i in rows]
+    assert part.qid.tolist() == [e.question_id for e in chosen]
+    for key in ("brier", "crps", "betabinom_log", "log_cat"):
+        assert part.scores(key).tolist() == [e.scores[key] for e in chosen if key in e.scores]
+        at = part.at.get(key, np.empty(0, dtype=int)).tolist()
+        assert at == [j for j, e in enumerate(chosen) if key in e.scores]
+    assert cols.take(range(len(entries))) is cols
+    assert len(cols.take([])) == 0 and cols.take([]).scores("brier").size == 0
+
+
+def test_score_lookup_keeps_the_later_of_two_entries_on_a_question() -> None:
+    entries = [_entry(5, "a", "binary", {"brier": 0.1}), _entry(2, "a", "binary", {"brier": 0.2}),
+               _entry(5, "b", "binary", {"brier": 0.3})]  # fmt: skip
+    q, v = Columns.of(entries).score_lookup("brier")
+    assert q.tolist() == [2, 5] and v.tolist() == [0.2, 0.3]
+    assert Columns.of(entries).score_lookup("crps")[0].size == 0
+
+
+@pytest.mark.parametrize("by", [None, "forecaster", "tag", "kind"])
+def test_summarize_groups_equal_group_stats_of_each_groups_entries(by: str | None) -> None:
+    entries = _entries(2)
+    board = Board(entries, {}, False, None, {})
+    board.__dict__["team"] = []  # no team: these entries carry scores, not forecasts
+    reference = [e for e in entries if e.forecaster == "ana"]
+    document = summarize(board, by=by, baseline="ana")
+    for group in document["groups"]:
+        name = group["group"]
+        members = [
+            e
+            for e in entries
+            if by is None
+            or (by == "forecaster" and e.forecaster == name)
+            or (by == "tag" and name in e.tags)
+            or (by == "kind" and e.kind == name)
+        ]
+        expected = {
+            "group": name,
+            **group_stats(members),
+            "skill": skill_scores(members, reference),
+        }
+        assert group == expected
+    ben = next(g for g in summarize(board, by="forecaster")["groups"] if g["group"] == "ben")
+    assert ben["updates"] == sum(e.revisions - 1 for e in entries if e.forecaster == "ben")
+
+
+def test_group_stats_reads_entries_as_a_loop_over_them_would() -> None:
+    entries = _entries(3)
+    stats = group_stats(entries)
+    binary = [e for e in entries if e.kind == "binary"]
+    assert stats["n"] == len(entries) and stats["n_binary"] == len(binary)
+    assert stats["questions"] == len({e.question_id for e in entries})
+    assert stats["brier"] == float(np.mean([e.scores["brier"] for e in binary]))
+    assert stats["n_betabinom"] == sum("betabinom_log" in e.scores for e in entries)
+    shared = [e for e in entries if e.forecaster == "ben" and e.kind == "binary"]
+    ana = [e for e in entries if e.forecaster == "ana"]
+    ref = {e.question_id: e.scores["brier"] for e in ana if "brier" in e.scores}
+    skill = skill_scores([e for e in entries if e.forecaster == "ben"], ana)
+    mine = [e.scores["brier"] for e in shared if e.question_id in ref]
+    theirs = [ref[e.question_id] for e in shared if e.question_id in ref]
+    assert skill["n_brier"] == len(mine)
+    assert skill["brier"] == pytest.approx(1 - np.mean(mine) / np.mean(theirs), rel=1e-15)
