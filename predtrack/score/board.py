@@ -503,10 +503,11 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
         add_scaled(entries, scales)
 
 
+# An entry's continuous scores, by the names `score_continuous` gives them (the interval
+# limits it also returns are read by none: a million entries would hold 4 million floats).
 _CONTINUOUS_KEYS = {
     "crps": "crps", "log_density": "log", "pit": "pit", "cover50": "cover50",
-    "cover90": "cover90", "is50": "is50", "is90": "is90", "lo90": "lo90", "hi90": "hi90",
-    "lo50": "lo50", "hi50": "hi50",
+    "cover90": "cover90", "is50": "is50", "is90": "is90",
 }  # fmt: skip
 
 

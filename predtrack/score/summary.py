@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -128,14 +129,25 @@ def score_maps(
     return found
 
 
-def _cached_map(
-    entries: Sequence[Entry], key: str, maps: dict[tuple[int, str], dict[int, float]] | None
-) -> dict[int, float]:
+ScoreArrays = tuple[np.ndarray, np.ndarray]  # (question ids ascending, their scores)
+
+
+def score_arrays(scores: dict[int, float]) -> ScoreArrays:
+    """A {question id: score} map as arrays ordered by question id."""
+    q = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
+    v = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+    order = np.argsort(q, kind="stable")
+    return q[order], v[order]
+
+
+def _cached_arrays(
+    entries: Sequence[Entry], key: str, maps: dict[tuple[int, str], ScoreArrays] | None
+) -> ScoreArrays:
     if maps is None:
-        return _score_map(entries, key)
+        return score_arrays(_score_map(entries, key))
     found = maps.get((id(entries), key))
     if found is None:
-        found = maps[(id(entries), key)] = _score_map(entries, key)
+        found = maps[(id(entries), key)] = score_arrays(_score_map(entries, key))
     return found
 
 
@@ -199,21 +211,20 @@ def compare(
     seed: int = 0,
     n_resamples: int = 2000,
     keys: Sequence[str] | None = None,
-    maps: dict[tuple[int, str], dict[int, float]] | None = None,
+    maps: dict[tuple[int, str], ScoreArrays] | None = None,
 ) -> list[dict[str, Any]]:
     """Paired differences A − B over shared questions, per score (negative: A did better).
 
-    `maps`: a cache of score maps for a caller comparing the same entry lists many times."""
+    `maps`: a cache of score arrays for a caller comparing the same entry lists many times."""
     rows = []
     for score in PAIRED:
         if keys is not None and score.key not in keys:
             continue
-        mine, theirs = _cached_map(a, score.key, maps), _cached_map(b, score.key, maps)
-        shared = sorted(q for q in mine if q in theirs)
-        if not shared:
+        (qa, va), (qb, vb) = _cached_arrays(a, score.key, maps), _cached_arrays(b, score.key, maps)
+        shared, ia, ib = np.intersect1d(qa, qb, assume_unique=True, return_indices=True)
+        if not shared.size:
             continue
-        x = np.array([mine[q] for q in shared])
-        z = np.array([theirs[q] for q in shared])
+        x, z = va[ia], vb[ib]  # by question id, as both scored them
         row: dict[str, Any] = {"score": score.key, "family": _family(score.kinds), "n": len(shared)}
         if not (np.isfinite(x).all() and np.isfinite(z).all()):
             row.update(
@@ -311,22 +322,30 @@ def summarize(
     """The `score --json` document: one group per forecaster/experiment/tag/kind, or `all`."""
     reference = _reference(board, baseline)
     key = _group_key(by)
-    # The board read once, in its own order; each group is a set of its rows.
+    # The board read once, in its own order; each group is a set of its rows, made into
+    # columns of its own only when its turn comes (each is a copy of those rows).
     everything = Columns.of(board.entries)
-    rows: dict[str, list[int]] = defaultdict(list)
-    for i, entry in enumerate(board.entries):
-        for name in key(entry):
-            rows[name].append(i)
-    ordered = [(name, everything.take(r)) for name, r in sorted(rows.items())]
+    groups: list[tuple[str, Callable[[], Columns]]] = []
+    if by is None:
+        if len(everything):
+            groups.append(("all", lambda: everything))
+    else:
+        rows: dict[str, list[int]] = defaultdict(list)
+        for i, entry in enumerate(board.entries):
+            for name in key(entry):
+                rows[name].append(i)
+        groups += [(name, partial(everything.take, r)) for name, r in sorted(rows.items())]
     reference_columns = Columns.of(reference) if reference is not None else None
     if by == "forecaster":
         if board.team:
-            ordered.append((TEAM, Columns.of(board.team)))
+            groups.append((TEAM, partial(Columns.of, board.team)))
         if baseline in BASELINES and reference_columns is not None and len(reference_columns):
-            ordered.append((str(baseline), reference_columns))
+            built = reference_columns
+            groups.append((str(baseline), lambda: built))
     refs = _lookups(reference_columns) if reference_columns is not None else None
     result = []
-    for name, members in ordered:
+    for name, columns in groups:
+        members = columns()
         stats = {"group": name, **_group_stats(members, seed=seed, bins=10)}
         if name == TEAM:
             stats["virtual"] = "median of the forecasters (mean log-odds for binary)"

@@ -45,22 +45,31 @@ def _too_few_forecasters(names: Sequence[str]) -> str:
 
 class HeadToHead(Section, name="head-to-head", title="Head to head"):
     def build(self, view: View) -> dict[str, Any]:
-        from predtrack.score import CI_LEVEL, MIN_SHARED, compare, score_maps
+        import numpy as np
+
+        from predtrack.score import CI_LEVEL, MIN_SHARED, compare, score_arrays, score_maps
 
         names = view.participants
         if len(names) < 2:
             return {"names": names, "rows": [], "message": _too_few_forecasters(names)}
         keys = headline_keys(view)
-        questions = score_maps(view.board.entries, keys)
-        questions.update(score_maps(view.entries[TEAM], keys))
-        # each forecaster's scores read once, for every comparison (see `compare`)
+        read = score_maps(view.board.entries, keys)
+        read.update(score_maps(view.entries[TEAM], keys))
+        # each forecaster's scores read once, as arrays by question, for every comparison
         maps = {
-            (id(view.entries[name]), key): questions[name][key] for name in names for key in keys
+            (id(view.entries[name]), key): score_arrays(read[name][key])
+            for name in names
+            for key in keys
         }
+
+        def shared_count(a: str, b: str, key: str) -> int:
+            qa, qb = maps[(id(view.entries[a]), key)][0], maps[(id(view.entries[b]), key)][0]
+            return int(np.intersect1d(qa, qb, assume_unique=True).size)
+
         plan: list[tuple[str, str, list[str], int]] = []
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
-                shared = [(k, len(questions[a][k].keys() & questions[b][k].keys())) for k in keys]
+                shared = [(k, shared_count(a, b, k)) for k in keys]
                 usable = [k for k, n in shared if n]
                 if usable:
                     plan.append((a, b, usable, dict(shared)[usable[0]]))
