@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -112,3 +113,39 @@ def test_group_stats_reads_entries_as_a_loop_over_them_would() -> None:
     theirs = [ref[e.question_id] for e in shared if e.question_id in ref]
     assert skill["n_brier"] == len(mine)
     assert skill["brier"] == pytest.approx(1 - np.mean(mine) / np.mean(theirs), rel=1e-15)
+
+
+def test_score_lookup_of_one_forecaster() -> None:
+    entries = [_entry(5, "a", "binary", {"brier": 0.1}), _entry(2, "b", "binary", {"brier": 0.2}),
+               _entry(3, "a", "categorical", {"brier_cat": 0.3})]  # fmt: skip
+    cols = Columns.of(entries)
+    q, v = cols.score_lookup("brier", "a")
+    assert q.tolist() == [5] and v.tolist() == [0.1]
+    assert cols.score_lookup("brier_cat", "b")[0].size == 0  # b has none: empty, not an error
+    assert cols.score_lookup("brier", "nobody")[0].size == 0
+
+
+def test_scoring_keeps_the_columns_its_entries_dicts_hold(tmp_path: Path) -> None:
+    # `score_entries` fills each entry's dict and the board's columns from the same arrays:
+    # the two must never disagree (the example store: every kind, scales, late predictions).
+    import shutil
+
+    import predtrack
+    from predtrack.score import collect
+
+    db = tmp_path / "p.db"
+    shutil.copy(Path(__file__).resolve().parents[1] / "predictions.db.example", db)
+    with predtrack.open(db) as study:
+        board = collect(study.store, include_late=True)
+    lists = [board.entries, board.team, *(board.baselines[b] for b in ("climatology", "naive"))]
+    for entries in lists:
+        kept, read = board.columns_of(entries), Columns.of(entries)
+        assert kept is not read and len(kept) == len(entries) > 0
+        for name in ("qid", "kind", "revisions", "forecaster"):
+            assert getattr(kept, name).tolist() == getattr(read, name).tolist()
+        assert kept.names == read.names
+        assert sorted(kept.at) == sorted(read.at)
+        for key in kept.at:
+            assert kept.at[key].tolist() == read.at[key].tolist(), key
+            assert kept.values[key].tolist() == read.values[key].tolist(), key
+    assert "crps_scaled" in board.columns_of(board.entries).at

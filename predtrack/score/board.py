@@ -18,10 +18,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from predtrack import scoring
+from predtrack.score.columns import Columns
 from predtrack.store import queries
 from predtrack.store.engine import Store
 from predtrack.store.types import parse_iso_z
-from predtrack.vocabulary import BASELINES, CONTINUOUS, TEAM
+from predtrack.vocabulary import BASELINES, CONTINUOUS, KINDS, TEAM
 
 REPLACED_WITHIN = timedelta(seconds=60)
 
@@ -71,12 +72,27 @@ class Board:
     # (questions by id with their experiment's name, resolution states by question id), as
     # read for this board: the report lists them without reading them again
     read: Any = field(default=None, repr=False, compare=False)
+    # the scores of `entries`, the team and each baseline as columns, by the list's id
+    _columns: dict[int, tuple[list[Entry], Columns]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def keep_columns(self, entries: list[Entry], columns: Columns) -> None:
+        """Keep the columns `score_entries` made of one of this board's lists."""
+        self._columns[id(entries)] = (entries, columns)
+
+    def columns_of(self, entries: list[Entry]) -> Columns:
+        """A list's scores as columns: kept from scoring it, else read from its entries."""
+        kept = self._columns.get(id(entries))
+        if kept is not None and kept[0] is entries:
+            return kept[1]
+        return Columns.of(entries)
 
     @cached_property
     def team(self) -> list[Entry]:
         """The virtual `team` forecaster's entries."""
         team = team_entries(self.entries)
-        score_entries(team, self.scales)
+        self.keep_columns(team, score_entries(team, self.scales))
         return team
 
     @cached_property
@@ -116,7 +132,7 @@ class _Baselines(dict[str, list[Entry]]):
         if name not in BASELINES:
             raise KeyError(name)
         entries = self[name] = baseline_entries(self.board.entries, name)
-        score_entries(entries, self.board.scales)
+        self.board.keep_columns(entries, score_entries(entries, self.board.scales))
         return entries
 
     def __contains__(self, name: object) -> bool:
@@ -213,9 +229,10 @@ def collect(
     board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
     board.read = (scope, states)
     with without_gc(True):  # each collection would walk every entry made so far
-        score_entries(entries, None)
+        columns = score_entries(entries, None)
         board.scales = question_scales(entries)
-        add_scaled(entries, board.scales)
+        add_scaled(entries, board.scales, columns)
+        board.keep_columns(entries, columns)
     return board
 
 
@@ -456,38 +473,60 @@ def question_scales(entries: Sequence[Entry]) -> dict[int, float]:
     }
 
 
-def add_scaled(entries: Iterable[Entry], scales: dict[int, float]) -> None:
-    """`crps_scaled`: CRPS divided by its question's scale (unit-free)."""
+def add_scaled(
+    entries: Iterable[Entry], scales: dict[int, float], columns: Columns | None = None
+) -> None:
+    """`crps_scaled`: CRPS divided by its question's scale (unit-free); into the entries'
+    columns too when given."""
     for e in entries:
         scale = scales.get(e.question_id)
         if scale and "crps" in e.scores:
             e.scores["crps_scaled"] = e.scores["crps"] / scale
+    where = columns.at.get("crps") if columns is not None else None
+    if columns is None or where is None or not scales:
+        return
+    known = np.fromiter(scales.keys(), dtype=np.int64, count=len(scales))
+    value = np.fromiter(scales.values(), dtype=np.float64, count=len(scales))
+    order = np.argsort(known)
+    known, value = known[order], value[order]
+    q = columns.qid[where]
+    pos = np.minimum(np.searchsorted(known, q), known.size - 1)
+    has = (known[pos] == q) & (value[pos] != 0)
+    columns.add("crps_scaled", where[has], columns.values["crps"][has] / value[pos[has]])
 
 
-def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> None:
-    """Fill each entry's scores, vectorised per kind."""
-    binary = [e for e in entries if e.kind == "binary"]
-    if binary:
+def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> Columns:
+    """Fill each entry's scores, vectorised per kind; the same scores as columns."""
+    columns = Columns.frame(entries)
+    kinds = columns.kind
+    at = np.flatnonzero(kinds == KINDS.index("binary"))
+    if at.size:
+        binary = [entries[i] for i in at.tolist()]
         p = np.array([e.distribution["p"] for e in binary], dtype=float)
         y = np.array([1.0 if e.outcome else 0.0 for e in binary])
-        brier, log, spherical = (
-            scoring.brier(p, y),
-            scoring.log_score(p, y),
-            scoring.spherical(p, y),
-        )
+        found = {
+            "brier": scoring.brier(p, y),
+            "log": scoring.log_score(p, y),
+            "spherical": scoring.spherical(p, y),
+            "p": p,
+            "y": y,
+        }
         # Lists, not numpy scalars one at a time: the same floats, ten times faster.
-        columns = [a.tolist() for a in (brier, log, spherical, p, y)]
-        names = ("brier", "log", "spherical", "p", "y")
-        for e, values in zip(binary, zip(*columns, strict=True), strict=True):
-            e.scores = dict(zip(names, values, strict=True))
-    continuous = [e for e in entries if e.kind in CONTINUOUS]
-    if continuous:
-        _score_continuous(continuous)
-    categorical: dict[int, list[Entry]] = defaultdict(list)
-    for e in entries:
-        if e.kind == "categorical":
-            categorical[len(e.distribution["categories"])].append(e)
-    for group in categorical.values():
+        names = tuple(found)
+        columns_list = [np.asarray(a, dtype=float).tolist() for a in found.values()]
+        for e, row in zip(binary, zip(*columns_list, strict=True), strict=True):
+            e.scores = dict(zip(names, row, strict=True))
+        for name, a in found.items():
+            columns.add(name, at, np.asarray(a, dtype=float))
+    at = np.flatnonzero(np.isin(kinds, [KINDS.index(k) for k in CONTINUOUS]))
+    if at.size:
+        for name, (where, values) in _score_continuous([entries[i] for i in at.tolist()]).items():
+            columns.add(name, at[where], values)
+    categorical: dict[int, list[int]] = defaultdict(list)
+    for i in np.flatnonzero(kinds == KINDS.index("categorical")).tolist():
+        categorical[len(entries[i].distribution["categories"])].append(i)
+    for rows in categorical.values():
+        group = [entries[i] for i in rows]
         probs = np.array([e.distribution["probs"] for e in group], dtype=float)
         idx = np.array([e.distribution["categories"].index(e.outcome) for e in group])
         brier, log, ranked = (
@@ -499,8 +538,14 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
             e.scores = {"brier_cat": b, "log_cat": lg}
             if e.ordered:
                 e.scores["rps"] = r
+        where = np.array(rows, dtype=np.int64)
+        ordered = np.array([e.ordered for e in group], dtype=bool)
+        columns.add("brier_cat", where, np.asarray(brier, dtype=float))
+        columns.add("log_cat", where, np.asarray(log, dtype=float))
+        columns.add("rps", where[ordered], np.asarray(ranked, dtype=float)[ordered])
     if scales is not None:
-        add_scaled(entries, scales)
+        add_scaled(entries, scales, columns)
+    return columns
 
 
 # An entry's continuous scores, by the names `score_continuous` gives them (the interval
@@ -511,22 +556,36 @@ _CONTINUOUS_KEYS = {
 }  # fmt: skip
 
 
-def _score_continuous(entries: list[Entry]) -> None:
+def _score_continuous(entries: list[Entry]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Fill the entries' continuous scores; each score's (positions, values) as arrays."""
     x = np.array([float(e.outcome) for e in entries])
     result = scoring.score_continuous(
         [e.distribution for e in entries], x, bounds=[e.bounds for e in entries]
     )
     keys = tuple(_CONTINUOUS_KEYS)
-    columns = [np.asarray(result[name], dtype=float).tolist() for name in _CONTINUOUS_KEYS.values()]
+    arrays = [np.asarray(result[name], dtype=float) for name in _CONTINUOUS_KEYS.values()]
+    columns = [a.tolist() for a in arrays]
     for e, values in zip(entries, zip(*columns, strict=True), strict=True):
         e.scores = dict(zip(keys, values, strict=True))
-    counted = [e for e in entries if e.n is not None and e.distribution.get("family") == "beta"]
+    everywhere = np.arange(len(entries))
+    out = {key: (everywhere, a) for key, a in zip(keys, arrays, strict=True)}
+    counted = [
+        i
+        for i, e in enumerate(entries)
+        if e.n is not None and e.distribution.get("family") == "beta"
+    ]
     if counted:
-        bb = scoring.betabinom_log_score(
-            np.array([e.distribution["alpha"] for e in counted]),
-            np.array([e.distribution["beta"] for e in counted]),
-            np.array([e.k for e in counted]),
-            np.array([e.n for e in counted]),
+        chosen = [entries[i] for i in counted]
+        bb = np.asarray(
+            scoring.betabinom_log_score(
+                np.array([e.distribution["alpha"] for e in chosen]),
+                np.array([e.distribution["beta"] for e in chosen]),
+                np.array([e.k for e in chosen]),
+                np.array([e.n for e in chosen]),
+            ),
+            dtype=float,
         )
-        for e, value in zip(counted, np.asarray(bb, dtype=float).tolist(), strict=True):
+        for e, value in zip(chosen, bb.tolist(), strict=True):
             e.scores["betabinom_log"] = value
+        out["betabinom_log"] = (np.array(counted, dtype=np.int64), bb)
+    return out

@@ -1,16 +1,17 @@
-"""A list of entries as arrays, for group summaries: one pass over the entries, then numpy.
+"""A list of entries as arrays, for group summaries and comparisons.
 
-A board's entries are made question by question, so one forecaster's entries lie far apart in
-memory: a pass over each forecaster's list costs about three times a pass over the board in
-its own order. `summarize` reads the board once into `Columns` and takes each group's rows
-from them; every value keeps its entry's order, so means and bootstrap intervals are the same
-numbers a pass per group gives.
+`score_entries` computes every score as arrays and keeps them here beside the entries' own
+dicts, so summaries and comparisons never walk a million entries per group. (A board's
+entries are made question by question: one forecaster's entries lie far apart in memory, and
+a pass over each forecaster's list costs about three times a pass in the board's order.)
+Every score keeps its entries' order, so means and bootstrap intervals are the numbers a pass
+over the entries gives. `Columns.of` reads any list of entries in one pass.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,44 +23,67 @@ if TYPE_CHECKING:
     from predtrack.score.board import Entry
 
 # The per-entry scores a group summary reads: the means, and the binary forecasts themselves.
-_READ = frozenset({str(s.entry) for s in MEANS} | {s.key for s in PAIRED} | {"p", "y", "log"})
+READ = frozenset({str(s.entry) for s in MEANS} | {s.key for s in PAIRED} | {"p", "y", "log"})
 _KIND_CODE = {kind: code for code, kind in enumerate(KINDS)}
 
 
 @dataclass(frozen=True)
 class Columns:
-    """Entries as arrays: question ids, kinds (index into KINDS), revisions, and per score
-    the positions of the entries that have it with their values, in the entries' order."""
+    """Entries as arrays: question ids, kinds (index into KINDS), revisions, forecasters
+    (index into `names`), and per score the positions of the entries that have it (ascending)
+    with their values."""
 
     qid: np.ndarray
     kind: np.ndarray
     revisions: np.ndarray
+    forecaster: np.ndarray
+    names: tuple[str, ...]
     at: dict[str, np.ndarray]
     values: dict[str, np.ndarray]
 
     @classmethod
-    def of(cls, entries: Iterable[Entry]) -> Columns:
-        """Read entries in one pass (into C arrays: a million entries make no Python numbers)."""
-        # positions as C ints: 4 bytes each, a million entries holding some 7 million scores
-        qid, kind, revisions = array("q"), array("b"), array("q")
-        at = {key: array("i") for key in _READ}
-        values = {key: array("d") for key in _READ}
-        other = len(KINDS)
+    def frame(cls, entries: Sequence[Entry]) -> Columns:
+        """The entries' own columns, with no scores yet (`add` puts them in)."""
+        codes: dict[str, int] = {}
+        forecaster = [codes.setdefault(e.forecaster, len(codes)) for e in entries]
+        return cls(
+            np.array([e.question_id for e in entries], dtype=np.int64),
+            np.array([_KIND_CODE.get(e.kind, len(KINDS)) for e in entries], dtype=np.int8),
+            np.array([e.revisions for e in entries], dtype=np.int64),
+            np.array(forecaster, dtype=np.int32),
+            tuple(codes),
+            {},
+            {},
+        )
+
+    @classmethod
+    def of(cls, entries: Sequence[Entry]) -> Columns:
+        """Read entries and their scores' dicts in one pass."""
+        cols = cls.frame(entries)
+        # positions as C ints: a million entries hold some 7 million scores
+        at = {key: array("i") for key in READ}
+        values = {key: array("d") for key in READ}
         for i, e in enumerate(entries):
-            qid.append(e.question_id)
-            kind.append(_KIND_CODE.get(e.kind, other))
-            revisions.append(e.revisions)
             for key, value in e.scores.items():
-                if key in _READ:
+                if key in READ:
                     at[key].append(i)
                     values[key].append(value)
-        return cls(
-            np.frombuffer(qid, dtype=np.int64),
-            np.frombuffer(kind, dtype=np.int8),
-            np.frombuffer(revisions, dtype=np.int64),
-            {k: np.frombuffer(v, dtype=np.intc) for k, v in at.items() if v},
-            {k: np.frombuffer(values[k], dtype=np.float64) for k, v in at.items() if v},
-        )
+        for key, where in at.items():
+            if where:
+                cols.at[key] = np.frombuffer(where, dtype=np.intc)
+                cols.values[key] = np.frombuffer(values[key], dtype=np.float64)
+        return cols
+
+    def add(self, key: str, where: np.ndarray, values: np.ndarray) -> None:
+        """One score of the entries at `where` (merged with what it holds, kept in order)."""
+        if key not in READ or not where.size:
+            return
+        if key in self.at:
+            where = np.concatenate((self.at[key], where))
+            values = np.concatenate((self.values[key], values))
+        order = np.argsort(where, kind="stable")
+        self.at[key] = where[order].astype(np.intc)
+        self.values[key] = np.asarray(values, dtype=np.float64)[order]
 
     def __len__(self) -> int:
         return int(self.qid.size)
@@ -76,8 +100,16 @@ class Columns:
             moved = new[where]
             kept = moved >= 0
             if kept.any():
-                at[key], values[key] = moved[kept], self.values[key][kept]
-        return Columns(self.qid[idx], self.kind[idx], self.revisions[idx], at, values)
+                at[key], values[key] = moved[kept].astype(np.intc), self.values[key][kept]
+        return Columns(
+            self.qid[idx],
+            self.kind[idx],
+            self.revisions[idx],
+            self.forecaster[idx],
+            self.names,
+            at,
+            values,
+        )
 
     def scores(self, key: str) -> np.ndarray:
         """The values of one score, in the entries' order (empty when none has it)."""
@@ -88,13 +120,22 @@ class Columns:
         counts = np.bincount(self.kind, minlength=len(KINDS) + 1)
         return {kind: int(counts[code]) for kind, code in _KIND_CODE.items()}
 
-    def score_lookup(self, key: str) -> tuple[np.ndarray, np.ndarray]:
-        """(sorted question ids, their scores) of one score; of two entries on one question,
-        the later counts (as a dict built in order would keep it)."""
+    def score_lookup(
+        self, key: str, forecaster: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted question ids, their scores) of one score, of every entry or one forecaster's;
+        of two entries on one question the later counts (as a dict built in order keeps it)."""
         where = self.at.get(key)
         if where is None:
             return np.empty(0, dtype=np.int64), np.empty(0)
-        q, v = self.qid[where], self.values[key]
+        v = self.values[key]
+        if forecaster is not None:
+            code = self.names.index(forecaster) if forecaster in self.names else -1
+            mine = self.forecaster[where] == code
+            where, v = where[mine], v[mine]
+        q = self.qid[where]
+        if not q.size:
+            return q, v
         order = np.argsort(q, kind="stable")
         q, v = q[order], v[order]
         last = np.append(q[1:] != q[:-1], True)

@@ -111,24 +111,6 @@ def _score_map(entries: Iterable[Entry], key: str) -> dict[int, float]:
     return {e.question_id: e.scores[key] for e in entries if key in e.scores}
 
 
-def score_maps(
-    entries: Iterable[Entry], keys: Sequence[str]
-) -> dict[str, dict[str, dict[int, float]]]:
-    """Per forecaster and score key, {question id: score}: one pass over the entries in their
-    own order (a pass per forecaster's list would cost about three times as much)."""
-    found: dict[str, dict[str, dict[int, float]]] = {}
-    for e in entries:
-        into = found.get(e.forecaster)
-        if into is None:
-            into = found[e.forecaster] = {key: {} for key in keys}
-        qid = e.question_id
-        for key, value in e.scores.items():
-            scores = into.get(key)
-            if scores is not None:
-                scores[qid] = value
-    return found
-
-
 ScoreArrays = tuple[np.ndarray, np.ndarray]  # (question ids ascending, their scores)
 
 
@@ -324,7 +306,7 @@ def summarize(
     key = _group_key(by)
     # The board read once, in its own order; each group is a set of its rows, made into
     # columns of its own only when its turn comes (each is a copy of those rows).
-    everything = Columns.of(board.entries)
+    everything = board.columns_of(board.entries)
     groups: list[tuple[str, Callable[[], Columns]]] = []
     if by is None:
         if len(everything):
@@ -335,10 +317,10 @@ def summarize(
             for name in key(entry):
                 rows[name].append(i)
         groups += [(name, partial(everything.take, r)) for name, r in sorted(rows.items())]
-    reference_columns = Columns.of(reference) if reference is not None else None
+    reference_columns = board.columns_of(reference) if reference is not None else None
     if by == "forecaster":
         if board.team:
-            groups.append((TEAM, partial(Columns.of, board.team)))
+            groups.append((TEAM, partial(board.columns_of, board.team)))
         if baseline in BASELINES and reference_columns is not None and len(reference_columns):
             built = reference_columns
             groups.append((str(baseline), lambda: built))

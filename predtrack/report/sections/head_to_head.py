@@ -47,17 +47,19 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
     def build(self, view: View) -> dict[str, Any]:
         import numpy as np
 
-        from predtrack.score import CI_LEVEL, MIN_SHARED, compare, score_arrays, score_maps
+        from predtrack.score import CI_LEVEL, MIN_SHARED, compare
 
         names = view.participants
         if len(names) < 2:
             return {"names": names, "rows": [], "message": _too_few_forecasters(names)}
         keys = headline_keys(view)
-        read = score_maps(view.board.entries, keys)
-        read.update(score_maps(view.entries[TEAM], keys))
-        # each forecaster's scores read once, as arrays by question, for every comparison
+        board = view.board
+        everyone, team = board.columns_of(board.entries), board.columns_of(board.team)
+        # each forecaster's scores as arrays by question, taken once for every comparison
         maps = {
-            (id(view.entries[name]), key): score_arrays(read[name][key])
+            (id(view.entries[name]), key): (team if name == TEAM else everyone).score_lookup(
+                key, name
+            )
             for name in names
             for key in keys
         }
