@@ -25,6 +25,7 @@ from predtrack.store.types import parse_iso_z
 from predtrack.vocabulary import BASELINES, CONTINUOUS, KINDS, TEAM
 
 REPLACED_WITHIN = timedelta(seconds=60)
+_ONE, _ZERO = 1.0, 0.0
 
 
 @dataclass(slots=True)
@@ -94,6 +95,16 @@ class Board:
         team = team_entries(self.entries)
         self.keep_columns(team, score_entries(team, self.scales))
         return team
+
+    def baseline_columns(self, name: str) -> Columns:
+        """A built-in baseline's scores as columns; its entries are not kept for this (a
+        summary needs only its scores: at a million predictions they hold some 70 MB)."""
+        made = dict.get(self.baselines, name)
+        if made is not None:
+            return self.columns_of(made)
+        if name not in BASELINES:
+            raise KeyError(name)
+        return score_entries(baseline_entries(self.entries, name), self.scales)
 
     @cached_property
     def baselines(self) -> dict[str, list[Entry]]:
@@ -431,7 +442,9 @@ def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
     binary = [e for e in firsts if e.kind == "binary"]
     rates: dict[int, float] = {}
     if name == "climatology" and binary:
-        y = np.array([1.0 if e.outcome else 0.0 for e in binary])
+        # one float object for each outcome (a million entries would hold as many)
+        happened = [_ONE if e.outcome else _ZERO for e in binary]
+        y = np.array(happened)
         loo = scoring.climatology_loo(y, pseudocount=1.0)
         rates = {e.question_id: float(p) for e, p in zip(binary, loo, strict=True)}
     out = []
@@ -499,11 +512,13 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
     """Fill each entry's scores, vectorised per kind; the same scores as columns."""
     columns = Columns.frame(entries)
     kinds = columns.kind
-    at = np.flatnonzero(kinds == KINDS.index("binary"))
+    at = np.flatnonzero(kinds == KINDS.index("binary")).astype(np.intc)
     if at.size:
         binary = [entries[i] for i in at.tolist()]
         p = np.array([e.distribution["p"] for e in binary], dtype=float)
-        y = np.array([1.0 if e.outcome else 0.0 for e in binary])
+        # one float object for each outcome (a million entries would hold as many)
+        happened = [_ONE if e.outcome else _ZERO for e in binary]
+        y = np.array(happened)
         found = {
             "brier": scoring.brier(p, y),
             "log": scoring.log_score(p, y),
@@ -513,15 +528,16 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
         }
         # Lists, not numpy scalars one at a time: the same floats, ten times faster.
         names = tuple(found)
-        columns_list = [np.asarray(a, dtype=float).tolist() for a in found.values()]
+        columns_list = [np.asarray(a, dtype=float).tolist() for a in list(found.values())[:4]]
+        columns_list.append(happened)
         for e, row in zip(binary, zip(*columns_list, strict=True), strict=True):
             e.scores = dict(zip(names, row, strict=True))
         for name, a in found.items():
             columns.add(name, at, np.asarray(a, dtype=float))
-    at = np.flatnonzero(np.isin(kinds, [KINDS.index(k) for k in CONTINUOUS]))
+    at = np.flatnonzero(np.isin(kinds, [KINDS.index(k) for k in CONTINUOUS])).astype(np.intc)
     if at.size:
         for name, (where, values) in _score_continuous([entries[i] for i in at.tolist()]).items():
-            columns.add(name, at[where], values)
+            columns.add(name, at if where is None else at[where], values)
     categorical: dict[int, list[int]] = defaultdict(list)
     for i in np.flatnonzero(kinds == KINDS.index("categorical")).tolist():
         categorical[len(entries[i].distribution["categories"])].append(i)
@@ -538,7 +554,7 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
             e.scores = {"brier_cat": b, "log_cat": lg}
             if e.ordered:
                 e.scores["rps"] = r
-        where = np.array(rows, dtype=np.int64)
+        where = np.array(rows, dtype=np.intc)
         ordered = np.array([e.ordered for e in group], dtype=bool)
         columns.add("brier_cat", where, np.asarray(brier, dtype=float))
         columns.add("log_cat", where, np.asarray(log, dtype=float))
@@ -556,19 +572,23 @@ _CONTINUOUS_KEYS = {
 }  # fmt: skip
 
 
-def _score_continuous(entries: list[Entry]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Fill the entries' continuous scores; each score's (positions, values) as arrays."""
+def _score_continuous(entries: list[Entry]) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
+    """Fill the entries' continuous scores; each score's (positions, None for every entry,
+    and values) as arrays."""
     x = np.array([float(e.outcome) for e in entries])
     result = scoring.score_continuous(
         [e.distribution for e in entries], x, bounds=[e.bounds for e in entries]
     )
     keys = tuple(_CONTINUOUS_KEYS)
     arrays = [np.asarray(result[name], dtype=float) for name in _CONTINUOUS_KEYS.values()]
-    columns = [a.tolist() for a in arrays]
+    # coverage is 0 or 1: one float object each, not one per entry
+    columns = [[_ONE if v else _ZERO for v in a.tolist()] if k.startswith("cover") else a.tolist()
+               for k, a in zip(keys, arrays, strict=True)]  # fmt: skip
     for e, values in zip(entries, zip(*columns, strict=True), strict=True):
         e.scores = dict(zip(keys, values, strict=True))
-    everywhere = np.arange(len(entries))
-    out = {key: (everywhere, a) for key, a in zip(keys, arrays, strict=True)}
+    out: dict[str, tuple[np.ndarray | None, np.ndarray]] = {
+        key: (None, a) for key, a in zip(keys, arrays, strict=True)
+    }
     counted = [
         i
         for i, e in enumerate(entries)
@@ -587,5 +607,5 @@ def _score_continuous(entries: list[Entry]) -> dict[str, tuple[np.ndarray, np.nd
         )
         for e, value in zip(chosen, bb.tolist(), strict=True):
             e.scores["betabinom_log"] = value
-        out["betabinom_log"] = (np.array(counted, dtype=np.int64), bb)
+        out["betabinom_log"] = (np.array(counted, dtype=np.intc), bb)
     return out

@@ -75,15 +75,20 @@ class Columns:
         return cols
 
     def add(self, key: str, where: np.ndarray, values: np.ndarray) -> None:
-        """One score of the entries at `where` (merged with what it holds, kept in order)."""
+        """One score of the entries at `where` (merged with what it holds, kept in order).
+        Scores added at the same ascending C-int positions share that one array."""
         if key not in READ or not where.size:
+            return
+        values = np.asarray(values, dtype=np.float64)
+        if key not in self.at and where.dtype == np.intc and bool(np.all(where[1:] > where[:-1])):
+            self.at[key], self.values[key] = where, values
             return
         if key in self.at:
             where = np.concatenate((self.at[key], where))
             values = np.concatenate((self.values[key], values))
         order = np.argsort(where, kind="stable")
         self.at[key] = where[order].astype(np.intc)
-        self.values[key] = np.asarray(values, dtype=np.float64)[order]
+        self.values[key] = values[order]
 
     def __len__(self) -> int:
         return int(self.qid.size)

@@ -264,21 +264,23 @@ def _group_key(by: str | None) -> Callable[[Entry], list[str]]:
     raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
 
 
-def _reference(board: Board, baseline: str | None) -> list[Entry] | None:
+def _reference(board: Board, baseline: str | None) -> Columns | None:
+    """The scores skill is measured against, as columns."""
     if baseline is None:
         return None
     if baseline in BASELINES:
-        return board.baselines[baseline]
-    chosen = (
-        board.team if baseline == TEAM else [e for e in board.entries if e.forecaster == baseline]
+        return board.baseline_columns(baseline)
+    if baseline == TEAM and board.team:
+        return board.columns_of(board.team)
+    everything = board.columns_of(board.entries)
+    if baseline != TEAM and baseline in everything.names:
+        code = everything.names.index(baseline)
+        return everything.take(np.flatnonzero(everything.forecaster == code))
+    known = sorted(everything.names)
+    raise InputError(
+        f"--baseline {baseline!r}: no scored predictions by that forecaster "
+        f"(use climatology, naive, team, or one of: {', '.join(known) or 'nobody yet'})"
     )
-    if not chosen:
-        known = sorted({e.forecaster for e in board.entries})
-        raise InputError(
-            f"--baseline {baseline!r}: no scored predictions by that forecaster "
-            f"(use climatology, naive, team, or one of: {', '.join(known) or 'nobody yet'})"
-        )
-    return chosen
 
 
 def continuous_units(entries: Iterable[Entry]) -> list[str]:
@@ -302,7 +304,7 @@ def summarize(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The `score --json` document: one group per forecaster/experiment/tag/kind, or `all`."""
-    reference = _reference(board, baseline)
+    reference_columns = _reference(board, baseline)
     key = _group_key(by)
     # The board read once, in its own order; each group is a set of its rows, made into
     # columns of its own only when its turn comes (each is a copy of those rows).
@@ -317,7 +319,6 @@ def summarize(
             for name in key(entry):
                 rows[name].append(i)
         groups += [(name, partial(everything.take, r)) for name, r in sorted(rows.items())]
-    reference_columns = board.columns_of(reference) if reference is not None else None
     if by == "forecaster":
         if board.team:
             groups.append((TEAM, partial(board.columns_of, board.team)))
