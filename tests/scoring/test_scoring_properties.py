@@ -332,3 +332,26 @@ def test_nan_refused(name: str, call: Callable[[], Any]) -> None:
     with pytest.raises(ScoringInputError) as exc:
         call()
     assert "\n" not in str(exc.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.75, 1.0]) | st.floats(0, 1),
+            st.integers(1, 40).map(float) | st.floats(0.01, 5),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_python_pav_is_scipys_fit_to_the_last_bit(pairs: list[tuple[float, float]]) -> None:
+    # Small CORP fits run in Python (no scipy.optimize import); they must be scipy's floats.
+    from scipy.optimize import isotonic_regression
+
+    from predtrack.scoring.reliability import pav_small
+
+    x = np.array([p[0] for p in pairs])
+    w = np.array([p[1] for p in pairs])
+    expected = isotonic_regression(x, weights=w).x
+    assert np.array_equal(pav_small(x.tolist(), w.tolist()), expected)
