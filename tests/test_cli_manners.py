@@ -55,3 +55,19 @@ def test_score_tables_fit_the_terminal(run: Run) -> None:
 def test_a_missing_database_says_it_is_missing(run: Run, tmp_path: Path) -> None:
     out = run("list", "--db", str(tmp_path / "predictions.db.example"), code=2).output
     assert "no database file at" in out and "predictions.db.example" in out
+
+
+def test_each_command_closes_its_connection(store_db: str, run: Run) -> None:
+    # A command run in-process (CliRunner, a notebook's `!`-less call) must not leave its
+    # database connection for the garbage collector: psycopg warns, and a server counts it.
+    import gc
+    import warnings
+
+    run("predict", "Closed?", "50%", "--key", "closed", "-e", "x", "--by", "ann")
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        for args in (["list"], ["score", "--json"], ["verify"], ["head"]):
+            run(*args)
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []

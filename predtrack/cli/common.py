@@ -103,10 +103,15 @@ def warn(message: str) -> None:
 
 
 def open_store(db: str | None) -> Any:
-    """The store named by --db (or its defaults), checked to be at the newest schema."""
+    """The store named by --db (or its defaults), checked to be at the newest schema; closed
+    when the command ends (run in-process, its connection would otherwise linger)."""
     from predtrack.store import schema
 
-    return schema.open_store(db)
+    store = schema.open_store(db)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(store.dispose)
+    return store
 
 
 def user(by: str | None) -> str:

@@ -280,7 +280,8 @@ class Store:
             try:
                 yield Session(conn, self.location.backend)
             finally:
-                conn.execute("ROLLBACK")
+                if self._conn is conn:  # closed meanwhile (the command ended): nothing to end
+                    conn.execute("ROLLBACK")
         except self.errors as error:
             raise StoreError(describe_db_error(error, self.label)) from None
 
