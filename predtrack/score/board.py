@@ -519,21 +519,17 @@ def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> 
         # one float object for each outcome (a million entries would hold as many)
         happened = [_ONE if e.outcome else _ZERO for e in binary]
         y = np.array(happened)
-        found = {
-            "brier": scoring.brier(p, y),
-            "log": scoring.log_score(p, y),
-            "spherical": scoring.spherical(p, y),
-            "p": p,
-            "y": y,
-        }
+        names = ("brier", "log", "spherical", "p", "y")
+        arrays = [
+            np.asarray(a, dtype=float)
+            for a in (scoring.brier(p, y), scoring.log_score(p, y), scoring.spherical(p, y), p, y)
+        ]
         # Lists, not numpy scalars one at a time: the same floats, ten times faster.
-        names = tuple(found)
-        columns_list = [np.asarray(a, dtype=float).tolist() for a in list(found.values())[:4]]
-        columns_list.append(happened)
-        for e, row in zip(binary, zip(*columns_list, strict=True), strict=True):
+        lists = [a.tolist() for a in arrays[:-1]] + [happened]
+        for e, row in zip(binary, zip(*lists, strict=True), strict=True):
             e.scores = dict(zip(names, row, strict=True))
-        for name, a in found.items():
-            columns.add(name, at, np.asarray(a, dtype=float))
+        for name, a in zip(names, arrays, strict=True):
+            columns.add(name, at, a)
     at = np.flatnonzero(np.isin(kinds, [KINDS.index(k) for k in CONTINUOUS])).astype(np.intc)
     if at.size:
         for name, (where, values) in _score_continuous([entries[i] for i in at.tolist()]).items():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +40,10 @@ class Columns:
     names: tuple[str, ...]
     at: dict[str, np.ndarray]
     values: dict[str, np.ndarray]
+    # score_lookup's answers, kept: comparisons ask for the same ones many times
+    _lookups: dict[tuple[str, str | None], tuple[np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def frame(cls, entries: Sequence[Entry]) -> Columns:
@@ -79,6 +83,7 @@ class Columns:
         Scores added at the same ascending C-int positions share that one array."""
         if key not in READ or not where.size:
             return
+        self._lookups.clear()
         values = np.asarray(values, dtype=np.float64)
         if key not in self.at and where.dtype == np.intc and bool(np.all(where[1:] > where[:-1])):
             self.at[key], self.values[key] = where, values
@@ -130,6 +135,12 @@ class Columns:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(sorted question ids, their scores) of one score, of every entry or one forecaster's;
         of two entries on one question the later counts (as a dict built in order keeps it)."""
+        kept = self._lookups.get((key, forecaster))
+        if kept is None:
+            kept = self._lookups[(key, forecaster)] = self._lookup(key, forecaster)
+        return kept
+
+    def _lookup(self, key: str, forecaster: str | None) -> tuple[np.ndarray, np.ndarray]:
         where = self.at.get(key)
         if where is None:
             return np.empty(0, dtype=np.int64), np.empty(0)

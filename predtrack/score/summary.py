@@ -107,32 +107,6 @@ def _group_stats(cols: Columns, *, seed: int, bins: int) -> dict[str, Any]:
     return out
 
 
-def _score_map(entries: Iterable[Entry], key: str) -> dict[int, float]:
-    return {e.question_id: e.scores[key] for e in entries if key in e.scores}
-
-
-ScoreArrays = tuple[np.ndarray, np.ndarray]  # (question ids ascending, their scores)
-
-
-def score_arrays(scores: dict[int, float]) -> ScoreArrays:
-    """A {question id: score} map as arrays ordered by question id."""
-    q = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
-    v = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
-    order = np.argsort(q, kind="stable")
-    return q[order], v[order]
-
-
-def _cached_arrays(
-    entries: Sequence[Entry], key: str, maps: dict[tuple[int, str], ScoreArrays] | None
-) -> ScoreArrays:
-    if maps is None:
-        return score_arrays(_score_map(entries, key))
-    found = maps.get((id(entries), key))
-    if found is None:
-        found = maps[(id(entries), key)] = score_arrays(_score_map(entries, key))
-    return found
-
-
 def skill_scores(entries: Sequence[Entry], reference: Sequence[Entry]) -> dict[str, Any]:
     """1 − S/S_ref per score, over the questions both the group and the reference scored."""
     return _skill(Columns.of(entries), _lookups(Columns.of(reference)))
@@ -187,22 +161,23 @@ def _family(kinds: Sequence[str]) -> str:
 
 
 def compare(
-    a: Sequence[Entry],
-    b: Sequence[Entry],
+    a: Sequence[Entry] | Columns,
+    b: Sequence[Entry] | Columns,
     *,
     seed: int = 0,
     n_resamples: int = 2000,
     keys: Sequence[str] | None = None,
-    maps: dict[tuple[int, str], ScoreArrays] | None = None,
 ) -> list[dict[str, Any]]:
     """Paired differences A − B over shared questions, per score (negative: A did better).
 
-    `maps`: a cache of score arrays for a caller comparing the same entry lists many times."""
+    A and B are entries, or their columns (a caller comparing them many times keeps those)."""
+    cols_a = a if isinstance(a, Columns) else Columns.of(a)
+    cols_b = b if isinstance(b, Columns) else Columns.of(b)
     rows = []
     for score in PAIRED:
         if keys is not None and score.key not in keys:
             continue
-        (qa, va), (qb, vb) = _cached_arrays(a, score.key, maps), _cached_arrays(b, score.key, maps)
+        (qa, va), (qb, vb) = cols_a.score_lookup(score.key), cols_b.score_lookup(score.key)
         shared, ia, ib = np.intersect1d(qa, qb, assume_unique=True, return_indices=True)
         if not shared.size:
             continue

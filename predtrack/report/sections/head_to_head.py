@@ -54,18 +54,17 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
             return {"names": names, "rows": [], "message": _too_few_forecasters(names)}
         keys = headline_keys(view)
         board = view.board
-        everyone, team = board.columns_of(board.entries), board.columns_of(board.team)
-        # each forecaster's scores as arrays by question, taken once for every comparison
-        maps = {
-            (id(view.entries[name]), key): (team if name == TEAM else everyone).score_lookup(
-                key, name
-            )
+        everyone = board.columns_of(board.entries)
+        # each forecaster's columns taken once, for every comparison it is in
+        columns = {
+            name: board.columns_of(board.team)
+            if name == TEAM
+            else everyone.take(np.flatnonzero(everyone.forecaster == everyone.names.index(name)))
             for name in names
-            for key in keys
         }
 
         def shared_count(a: str, b: str, key: str) -> int:
-            qa, qb = maps[(id(view.entries[a]), key)][0], maps[(id(view.entries[b]), key)][0]
+            qa, qb = columns[a].score_lookup(key)[0], columns[b].score_lookup(key)[0]
             return int(np.intersect1d(qa, qb, assume_unique=True).size)
 
         plan: list[tuple[str, str, list[str], int]] = []
@@ -84,12 +83,11 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
             for key in usable:
                 # Exactly `predtrack score --compare A B`, restricted to the headline score.
                 rows = compare(
-                    view.entries[a],
-                    view.entries[b],
+                    columns[a],
+                    columns[b],
                     seed=view.options.seed,
                     n_resamples=resamples,
                     keys=[key],
-                    maps=maps,
                 )
                 row = next((r for r in rows if r["score"] == key), None)
                 if row is not None:
