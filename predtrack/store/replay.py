@@ -53,6 +53,22 @@ class SeqIndex:
         else:
             self._extra[(table, row_id)] = seq
 
+    def insert(self, table: str, row_id: int, seq: int) -> bool:
+        """`add`, and whether the row is new (False: an earlier insert of it was recorded)."""
+        runs = self._runs.get(table)
+        if runs is not None and row_id > runs[1][-1]:  # past every id seen: surely new
+            starts, ends, seqs = runs
+            if row_id == ends[-1] + 1 and seqs[-1] == seq:
+                ends[-1] = row_id
+            else:
+                starts.append(row_id)
+                ends.append(row_id)
+                seqs.append(seq)
+            return True
+        new = self.get((table, row_id)) is None
+        self.add(table, row_id, seq)
+        return new
+
     def get(self, key: tuple[str, int], default: int | None = None) -> int | None:
         found = self._extra.get(key)
         if found is not None:
@@ -281,10 +297,9 @@ class _Matcher:
                     problems.append(Problem(seq, table_name, "id", message))
                     continue
                 assert isinstance(row, dict)
-                twice = (table_name, row_id) in seen
+                twice = not seen.insert(table_name, row_id, seq)
                 if twice:
                     problems.append(Problem(seq, table_name, "id", f"id={row_id} inserted twice"))
-                seen.add(table_name, row_id, seq)
                 if table is not None:
                     self._compare(table, row_id, row, seq, again=twice)
         for table_name, changes in updates.items():
