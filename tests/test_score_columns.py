@@ -59,6 +59,11 @@ def test_columns_take_keeps_each_scores_order_and_positions() -> None:
         at = part.at.get(key, np.empty(0, dtype=int)).tolist()
         assert at == [j for j, e in enumerate(chosen) if key in e.scores]
     assert cols.take(range(len(entries))) is cols
+    only = cols.take(rows, keys=["brier"])
+    assert set(only.at) == {"brier"}
+    assert np.array_equal(only.at["brier"], part.at["brier"])
+    assert np.array_equal(only.values["brier"], part.values["brier"])
+    assert set(cols.take(range(len(entries)), keys=["log"]).at) <= {"log"}
     assert len(cols.take([])) == 0 and cols.take([]).scores("brier").size == 0
 
 

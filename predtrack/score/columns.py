@@ -98,15 +98,18 @@ class Columns:
     def __len__(self) -> int:
         return int(self.qid.size)
 
-    def take(self, rows: Sequence[int] | np.ndarray) -> Columns:
-        """The entries at these positions (ascending), as columns of their own."""
+    def take(self, rows: Sequence[int] | np.ndarray, keys: Sequence[str] | None = None) -> Columns:
+        """The entries at these positions (ascending), as columns of their own (with only
+        the scores `keys` when given)."""
         idx = np.asarray(rows, dtype=np.int64)
-        if idx.size == len(self) and (idx.size == 0 or idx[-1] == idx.size - 1):
+        if keys is None and idx.size == len(self) and (idx.size == 0 or idx[-1] == idx.size - 1):
             return self  # every entry, in order
         new = np.full(len(self), -1, dtype=np.int64)
         new[idx] = np.arange(idx.size)
         at, values = {}, {}
         for key, where in self.at.items():
+            if keys is not None and key not in keys:
+                continue
             moved = new[where]
             kept = moved >= 0
             if kept.any():

@@ -90,10 +90,11 @@ def test_bootstrap_ci_kept_indices_are_bounded() -> None:
     big = np.arange(compare._KEEP // 100 + 1, dtype=float)
     bootstrap_ci(big, seed=0, n_resamples=200)  # n x resamples above the bound: not kept
     assert not compare._kept
-    for n in (3000, 4000, 5000):  # 12M indices together: the oldest must go
+    sizes = [k * compare._KEEP // 10_000 for k in (3, 4, 5)]
+    for n in sizes:  # 1.2 times the bound together: the oldest must go
         bootstrap_ci(np.arange(float(n)), seed=0, n_resamples=1000)
     assert sum(b.size for bs in compare._kept.values() for b in bs) <= compare._KEEP
-    assert (5000, 1000, 0) in compare._kept and (3000, 1000, 0) not in compare._kept
+    assert (sizes[2], 1000, 0) in compare._kept and (sizes[0], 1000, 0) not in compare._kept
 
 
 def test_bootstrap_ci_constant_and_single() -> None:

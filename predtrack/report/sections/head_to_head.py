@@ -55,11 +55,13 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
         keys = headline_keys(view)
         board = view.board
         everyone = board.columns_of(board.entries)
-        # each forecaster's columns taken once, for every comparison it is in
+        # each forecaster's headline scores taken once, for every comparison it is in
         columns = {
             name: board.columns_of(board.team)
             if name == TEAM
-            else everyone.take(np.flatnonzero(everyone.forecaster == everyone.names.index(name)))
+            else everyone.take(
+                np.flatnonzero(everyone.forecaster == everyone.names.index(name)), keys=keys
+            )
             for name in names
         }
 
