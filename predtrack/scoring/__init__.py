@@ -10,7 +10,7 @@ Modules, one concept each:
 
 * binary forecasts: :mod:`.binary` (Brier, log, spherical), :mod:`.binned`
   (the binning rule, Murphy, ECE), :mod:`.reliability` (CORP and its band),
-  :mod:`.calibration` (Spiegelhalter's z, Wilson intervals);
+  :mod:`.calibration` (Spiegelhalter's z, Wilson intervals, binomial quantiles);
 * distributions: :mod:`.families` (closed-form CRPS and log scores of normal,
   lognormal, beta), :mod:`.quantiles` (pinball, interval score, quantile
   sets), :mod:`.counts` (k of n: beta-binomial, binomial),
@@ -30,7 +30,7 @@ from predtrack.scoring.aggregate import (
 from predtrack.scoring.batch import score_continuous
 from predtrack.scoring.binary import brier, log_score, spherical
 from predtrack.scoring.binned import MurphyResult, bin_edges, bin_index, ece, murphy
-from predtrack.scoring.calibration import spiegelhalter, wilson_interval
+from predtrack.scoring.calibration import binomial_quantile, spiegelhalter, wilson_interval
 from predtrack.scoring.categorical import brier_multi, log_multi, rps
 from predtrack.scoring.compare import (
     PairedResult,
@@ -38,6 +38,7 @@ from predtrack.scoring.compare import (
     climatology_loo,
     paired_compare,
     skill,
+    wilcoxon_p,
 )
 from predtrack.scoring.counts import (
     betabinom_log_score,
@@ -89,6 +90,7 @@ __all__ = [
     "bin_edges",
     "bin_index",
     "binom_log_score",
+    "binomial_quantile",
     "bootstrap_ci",
     "brier",
     "brier_multi",
@@ -130,5 +132,6 @@ __all__ = [
     "team_categorical",
     "team_quantiles",
     "team_quantiles_many",
+    "wilcoxon_p",
     "wilson_interval",
 ]

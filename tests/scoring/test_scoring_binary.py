@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from predtrack.errors import ScoringInputError
 from predtrack.scoring import (
@@ -515,3 +517,30 @@ def test_bin_index_equals_binary_search(k: int) -> None:
     np.testing.assert_array_equal(bin_index(p, k), want)
     m = murphy(p, (p > 0.5).astype(float), bins=k)
     np.testing.assert_array_equal(m.n, np.bincount(want, minlength=k))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    n=st.one_of(st.integers(0, 3000), st.integers(3000, 200_000)),
+    p=st.one_of(st.sampled_from([0.1, 0.2]), st.floats(0.0, 1.0)),
+    q=st.one_of(st.sampled_from([0.05, 0.95]), st.floats(1e-6, 1 - 1e-6)),
+)
+def test_binomial_quantile_is_scipys(n: int, p: float, q: float) -> None:
+    """As the PIT band uses it (q 0.05 and 0.95, p 1/10 and 1/5), and at random q and p; where
+    P(X <= k) equals q exactly (a q of 0.5 at p 0.5) rounding may decide, see the docstring."""
+    from scipy import stats
+
+    from predtrack.scoring import binomial_quantile
+
+    assert binomial_quantile(q, n, p) == stats.binom.ppf(q, n, p)
+
+
+def test_binomial_quantile_reference_and_refusals() -> None:
+    from predtrack.scoring import binomial_quantile
+
+    # Binomial(10, 0.5): P(X <= 2) = 56/1024 = 0.0547 >= 0.05 > P(X <= 1) = 11/1024
+    assert binomial_quantile(0.05, 10, 0.5) == 2
+    assert binomial_quantile(0.95, 10, 0.5) == 8  # P(X <= 7) = 0.945, P(X <= 8) = 0.989
+    for bad in ((0.0, 10, 0.5), (1.0, 10, 0.5), (0.5, -1, 0.5), (0.5, 10, 1.5)):
+        with pytest.raises(ScoringInputError):
+            binomial_quantile(*bad)

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.special import expit, logit
 
 from predtrack.errors import ScoringInputError
@@ -286,3 +288,49 @@ def test_team_quantiles_many_is_team_quantiles_per_question() -> None:
     assert many == [team_quantiles(g, bounds=b) for g, b in zip(groups, bounds, strict=True)]
     with pytest.raises(ScoringInputError, match="at least one"):
         team_quantiles_many([groups[0], []], [None, None])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    # from 14 the approximation runs here (with ties or zeros; from 51 always); below, SciPy
+    n=st.sampled_from([1, 5, 14, 20, 50, 51, 80, 400, 3000]),
+    style=st.sampled_from(["smooth", "rounded", "few values", "with zeros"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_wilcoxon_p_is_scipys_to_the_bit(n: int, style: str, seed: int) -> None:
+    """The normal approximation computed here gives SciPy's floats; small samples go to SciPy."""
+    import warnings
+
+    from scipy import stats
+
+    from predtrack.scoring import wilcoxon_p
+
+    rng = np.random.default_rng(seed)
+    d = {
+        "smooth": lambda: rng.normal(size=n),
+        "rounded": lambda: np.round(rng.normal(size=n), 1),
+        "few values": lambda: rng.choice([0.0, 0.01, -0.01, 0.02, -0.03], size=n),
+        "with zeros": lambda: np.round(rng.normal(size=n) * 0.1, 2) * (rng.random(n) < 0.7),
+    }[style]()
+    if not np.any(d != 0):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = float(stats.wilcoxon(d).pvalue)
+    assert wilcoxon_p(d) == expected
+
+
+def test_paired_compare_of_a_large_sample_needs_no_scipy_stats() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from predtrack.scoring import paired_compare, binomial_quantile\n"
+        "a = np.random.default_rng(0).random(500)\n"
+        "paired_compare(a, a[::-1], n_resamples=50, seed=1)\n"
+        "binomial_quantile(0.05, 1000, 0.1)\n"
+        "print('scipy.stats' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -87,7 +87,8 @@ class ContinuousCalibration(
 
 def _pit(view: View, name: str, entries: list[Entry]) -> dict[str, Any]:
     import numpy as np
-    from scipy import stats
+
+    from predtrack.scoring import binomial_quantile
 
     pit = np.clip(np.array([e.scores["pit"] for e in entries]), 0.0, 1.0)
     n = pit.size
@@ -100,8 +101,8 @@ def _pit(view: View, name: str, entries: list[Entry]) -> dict[str, Any]:
             labels[int(index[i])].append(e.label)
     expected = n / k
     density = counts / expected
-    band_lo = float(stats.binom.ppf(0.05, n, 1 / k)) / expected
-    band_hi = float(stats.binom.ppf(0.95, n, 1 / k)) / expected
+    band_lo = float(binomial_quantile(0.05, n, 1 / k)) / expected
+    band_hi = float(binomial_quantile(0.95, n, 1 / k)) / expected
     top = max(float(density.max()), band_hi, 1.0) * 1.12
     plot = Plot(330, 230, x=(0.0, 1.0), y=(0.0, top), margin=(12, 14, 42, 50))
     plot.axes(
