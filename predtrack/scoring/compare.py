@@ -237,7 +237,8 @@ def paired_compare(
 
 def wilcoxon_p(d: FloatArray) -> float:
     r"""Two-sided Wilcoxon signed-rank p-value of paired differences, as
-    ``scipy.stats.wilcoxon(d).pvalue`` gives it.
+    ``scipy.stats.wilcoxon(d).pvalue`` gives it (SciPy 1.17, the same floats:
+    a test compares them).
 
     Zero differences are dropped (Wilcoxon's convention); the nonzero ones
     are ranked by ``|d|`` with average ranks for ties.  SciPy's choice of
