@@ -18,6 +18,7 @@ from predtrack import scoring
 from predtrack.errors import InputError
 from predtrack.score.board import Board, Entry, collect
 from predtrack.score.columns import Columns
+from predtrack.scoring.compare import kept_resamples
 from predtrack.store.engine import Store
 from predtrack.vocabulary import (
     BASELINES,
@@ -173,41 +174,45 @@ def compare(
     A and B are entries, or their columns (a caller comparing them many times keeps those)."""
     cols_a = a if isinstance(a, Columns) else Columns.of(a)
     cols_b = b if isinstance(b, Columns) else Columns.of(b)
-    rows = []
-    for score in PAIRED:
-        if keys is not None and score.key not in keys:
-            continue
-        (qa, va), (qb, vb) = cols_a.score_lookup(score.key), cols_b.score_lookup(score.key)
-        shared, ia, ib = np.intersect1d(qa, qb, assume_unique=True, return_indices=True)
-        if not shared.size:
-            continue
-        x, z = va[ia], vb[ib]  # by question id, as both scored them
-        row: dict[str, Any] = {"score": score.key, "family": _family(score.kinds), "n": len(shared)}
-        if not (np.isfinite(x).all() and np.isfinite(z).all()):
-            row.update(
-                mean_diff=None,
-                ci=None,
-                p_value=None,
-                meaningful=False,
-                verdict="undefined",
-                note="an infinite log score on a shared question: the difference is undefined",
-            )
-            rows.append(row)
-            continue
-        result = scoring.paired_compare(x, z, level=CI_LEVEL, n_resamples=n_resamples, seed=seed)
+    with kept_resamples():  # the scores of one kind share their questions
+        found = [_compared(s, cols_a, cols_b, seed, n_resamples) for s in PAIRED
+                 if keys is None or s.key in keys]  # fmt: skip
+    return [row for row in found if row is not None]
+
+
+def _compared(
+    score: Any, cols_a: Columns, cols_b: Columns, seed: int, n_resamples: int
+) -> dict[str, Any] | None:
+    """`compare`'s row of one score (None when the two share no question scored by it)."""
+    (qa, va), (qb, vb) = cols_a.score_lookup(score.key), cols_b.score_lookup(score.key)
+    shared, ia, ib = np.intersect1d(qa, qb, assume_unique=True, return_indices=True)
+    if not shared.size:
+        return None
+    x, z = va[ia], vb[ib]  # by question id, as both scored them
+    row: dict[str, Any] = {"score": score.key, "family": _family(score.kinds), "n": len(shared)}
+    if not (np.isfinite(x).all() and np.isfinite(z).all()):
         row.update(
-            n=result.n,
-            mean_diff=result.mean_diff,
-            ci=[result.ci_lo, result.ci_hi],
-            p_value=result.p_value,
-            meaningful=result.meaningful,
-            verdict=verdict([result.ci_lo, result.ci_hi], result.p_value, result.n, CI_LEVEL),
-            note=None
-            if result.meaningful
-            else f"only {result.n} shared questions: fewer than {MIN_SHARED} make this comparison meaningless",
+            mean_diff=None,
+            ci=None,
+            p_value=None,
+            meaningful=False,
+            verdict="undefined",
+            note="an infinite log score on a shared question: the difference is undefined",
         )
-        rows.append(row)
-    return rows
+        return row
+    result = scoring.paired_compare(x, z, level=CI_LEVEL, n_resamples=n_resamples, seed=seed)
+    row.update(
+        n=result.n,
+        mean_diff=result.mean_diff,
+        ci=[result.ci_lo, result.ci_hi],
+        p_value=result.p_value,
+        meaningful=result.meaningful,
+        verdict=verdict([result.ci_lo, result.ci_hi], result.p_value, result.n, CI_LEVEL),
+        note=None
+        if result.meaningful
+        else f"only {result.n} shared questions: fewer than {MIN_SHARED} make this comparison meaningless",
+    )
+    return row
 
 
 def convert_bits(stats: dict[str, Any]) -> dict[str, Any]:
@@ -302,14 +307,15 @@ def summarize(
             groups.append((str(baseline), lambda: built))
     refs = _lookups(reference_columns) if reference_columns is not None else None
     result = []
-    for name, columns in groups:
-        members = columns()
-        stats = {"group": name, **_group_stats(members, seed=seed, bins=10)}
-        if name == TEAM:
-            stats["virtual"] = "median of the forecasters (mean log-odds for binary)"
-        if refs is not None:
-            stats["skill"] = _skill(members, refs)
-        result.append(convert_bits(stats) if bits else stats)
+    with kept_resamples():  # groups of one size draw the same resamples
+        for name, columns in groups:
+            members = columns()
+            stats = {"group": name, **_group_stats(members, seed=seed, bins=10)}
+            if name == TEAM:
+                stats["virtual"] = "median of the forecasters (mean log-odds for binary)"
+            if refs is not None:
+                stats["skill"] = _skill(members, refs)
+            result.append(convert_bits(stats) if bits else stats)
     units = continuous_units(board.entries)
     return {
         "groups": result,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,14 +45,30 @@ __all__ = [
 _CHUNK = 1 << 22
 _GATHER = 1 << 17  # resampled values gathered at once (1 MB: within a core's cache)
 # Resample indices depend only on (n, resamples, seed): a board's groups, scores and pairs
-# of the same size draw the same ones. Kept (as int32, the same values) up to this many.
+# of the same size draw the same ones. Inside `kept_resamples` they are kept (as int32, the
+# same values) up to this many, and forgotten when it ends.
 _KEEP = 1 << 24
 _kept: dict[tuple[int, int, int], list[np.ndarray]] = {}
+_keeping = 0
+
+
+@contextmanager
+def kept_resamples() -> Iterator[None]:
+    """Keep the resample indices drawn inside, for the later calls of the same size and seed
+    (the same values a fresh draw gives); forgotten at the end of the outermost one."""
+    global _keeping
+    _keeping += 1
+    try:
+        yield
+    finally:
+        _keeping -= 1
+        if not _keeping:
+            _kept.clear()
 
 
 def _index_blocks(n: int, n_resamples: int, seed: SeedLike) -> Iterator[np.ndarray]:
     """Blocks of resample indices, shape (rows, n), drawn as `default_rng(seed)` draws them."""
-    key = (n, n_resamples, seed) if type(seed) is int else None
+    key = (n, n_resamples, seed) if type(seed) is int and _keeping else None
     if key is not None and key in _kept:
         yield from _kept[key]
         return

@@ -29,6 +29,7 @@ SIGNATURES = [
     "bin_edges(bins: 'int' = 10) -> 'FloatArray'",
     "bin_index(p: 'ArrayLike', bins: 'int' = 10) -> 'IntArray'",
     "binom_log_score(p: 'ArrayLike', k: 'ArrayLike', n: 'ArrayLike') -> 'FloatArray'",
+    "binomial_quantile(q: 'float', n: 'int', p: 'float') -> 'int'",
     "bootstrap_ci(values: 'ArrayLike', *, level: 'float' = 0.9, n_resamples: 'int' = 2000, seed: 'SeedLike' = None, stat: 'Callable[..., Any]' = <function mean>) -> 'tuple[float, float]'",
     "brier(p: 'ArrayLike', y: 'ArrayLike') -> 'FloatArray'",
     "brier_multi(probs: 'ArrayLike', idx: 'ArrayLike') -> 'FloatArray'",
@@ -70,6 +71,7 @@ SIGNATURES = [
     "team_categorical(probs: 'ArrayLike') -> 'FloatArray'",
     "team_quantiles(specs: 'Sequence[Mapping[str, Any]]', levels: 'Sequence[float]' = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95), bounds: 'BoundsLike' = None) -> 'dict[str, Any]'",
     "team_quantiles_many(groups: 'Sequence[Sequence[Mapping[str, Any]]]', bounds: 'Sequence[BoundsLike]', levels: 'Sequence[float]' = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)) -> 'list[dict[str, Any]]'",
+    "wilcoxon_p(d: 'FloatArray') -> 'float'",
     "wilson_interval(k: 'ArrayLike', n: 'ArrayLike', level: 'float' = 0.9) -> 'tuple[FloatArray, FloatArray]'",
 ]
 

@@ -57,12 +57,17 @@ def test_bootstrap_ci_kept_indices_give_the_same_interval(n: int) -> None:
     rng = np.random.default_rng(n)
     a, b = rng.normal(size=n), rng.exponential(size=n)
     compare._kept.clear()
-    for values in (a, b, a):
-        assert bootstrap_ci(values, seed=7, n_resamples=300) == _plain_percentile_ci(values, 7, 300)
-    assert (n, 300, 7) in compare._kept
-    gen_first = bootstrap_ci(b, seed=np.random.default_rng(7), n_resamples=300)
-    assert gen_first == _plain_percentile_ci(b, 7, 300)
-    assert len(compare._kept) == 1
+    with compare.kept_resamples():
+        for values in (a, b, a):
+            ci = bootstrap_ci(values, seed=7, n_resamples=300)
+            assert ci == _plain_percentile_ci(values, 7, 300)
+        assert (n, 300, 7) in compare._kept
+        gen_first = bootstrap_ci(b, seed=np.random.default_rng(7), n_resamples=300)
+        assert gen_first == _plain_percentile_ci(b, 7, 300)
+        assert len(compare._kept) == 1
+    assert not compare._kept  # forgotten at the end
+    bootstrap_ci(a, seed=7, n_resamples=300)
+    assert not compare._kept  # outside, nothing is kept
 
 
 @pytest.mark.parametrize("n", [1, 2, 999, 4097])
@@ -79,24 +84,26 @@ def test_bootstrap_ci_blocks_and_gathers_give_the_plain_interval(
     monkeypatch.setattr(compare, "_KEEP", compare._KEEP if kept else 0)
     compare._kept.clear()
     v = np.random.default_rng(n).standard_t(3, size=n)
-    for _ in range(2):
-        assert bootstrap_ci(v, seed=3, n_resamples=101) == _plain_percentile_ci(v, 3, 101)
-    assert ((n, 101, 3) in compare._kept) == kept
-    compare._kept.clear()
+    with compare.kept_resamples():
+        for _ in range(2):
+            assert bootstrap_ci(v, seed=3, n_resamples=101) == _plain_percentile_ci(v, 3, 101)
+        assert ((n, 101, 3) in compare._kept) == kept
 
 
 def test_bootstrap_ci_kept_indices_are_bounded() -> None:
     from predtrack.scoring import compare
 
     compare._kept.clear()
-    big = np.arange(compare._KEEP // 100 + 1, dtype=float)
-    bootstrap_ci(big, seed=0, n_resamples=200)  # n x resamples above the bound: not kept
+    with compare.kept_resamples(), compare.kept_resamples():
+        big = np.arange(compare._KEEP // 100 + 1, dtype=float)
+        bootstrap_ci(big, seed=0, n_resamples=200)  # n x resamples above the bound: not kept
+        assert not compare._kept
+        sizes = [k * compare._KEEP // 10_000 for k in (3, 4, 5)]
+        for n in sizes:  # 1.2 times the bound together: the oldest must go
+            bootstrap_ci(np.arange(float(n)), seed=0, n_resamples=1000)
+        assert sum(b.size for bs in compare._kept.values() for b in bs) <= compare._KEEP
+        assert (sizes[2], 1000, 0) in compare._kept and (sizes[0], 1000, 0) not in compare._kept
     assert not compare._kept
-    sizes = [k * compare._KEEP // 10_000 for k in (3, 4, 5)]
-    for n in sizes:  # 1.2 times the bound together: the oldest must go
-        bootstrap_ci(np.arange(float(n)), seed=0, n_resamples=1000)
-    assert sum(b.size for bs in compare._kept.values() for b in bs) <= compare._KEEP
-    assert (sizes[2], 1000, 0) in compare._kept and (sizes[0], 1000, 0) not in compare._kept
 
 
 def test_bootstrap_ci_constant_and_single() -> None:

@@ -48,6 +48,7 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
         import numpy as np
 
         from predtrack.score import CI_LEVEL, MIN_SHARED, compare
+        from predtrack.scoring.compare import kept_resamples
 
         names = view.participants
         if len(names) < 2:
@@ -81,20 +82,21 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
         if total * FULL_RESAMPLES > H2H_BUDGET:
             resamples = max(MIN_RESAMPLES, int(H2H_BUDGET // total))
         results: dict[tuple[str, str], dict[str, Any]] = {}
-        for a, b, usable, _ in plan:
-            for key in usable:
-                # Exactly `predtrack score --compare A B`, restricted to the headline score.
-                rows = compare(
-                    columns[a],
-                    columns[b],
-                    seed=view.options.seed,
-                    n_resamples=resamples,
-                    keys=[key],
-                )
-                row = next((r for r in rows if r["score"] == key), None)
-                if row is not None:
-                    results[(a, b)] = row
-                    break
+        with kept_resamples():  # pairs sharing as many questions draw the same resamples
+            for a, b, usable, _ in plan:
+                for key in usable:
+                    # Exactly `predtrack score --compare A B`, restricted to the headline score.
+                    rows = compare(
+                        columns[a],
+                        columns[b],
+                        seed=view.options.seed,
+                        n_resamples=resamples,
+                        keys=[key],
+                    )
+                    row = next((r for r in rows if r["score"] == key), None)
+                    if row is not None:
+                        results[(a, b)] = row
+                        break
         table = []
         for a in names:
             cells = []
