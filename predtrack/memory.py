@@ -7,6 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 FREEZE_FROM = 100_000  # objects made during a pause from which they are frozen at its end
+_freeze = False
+
+
+def freeze_after_pauses() -> None:
+    """In a process that ends after its one command (the CLI): freeze what a large pause made
+    instead of letting the collector walk it (see `without_gc`)."""
+    global _freeze
+    _freeze = True
 
 
 @contextmanager
@@ -15,10 +23,11 @@ def without_gc(large: bool) -> Iterator[None]:
     cycles, and each collection would walk every object made so far (a third of the time of a
     million-prediction file).
 
-    When the pause made many objects, they are frozen at its end (`gc.freeze`): re-enabled,
-    the collector would first walk every one of them, several times as they age (3 s of a
-    million-prediction report, 0.4 s at 100,000). Reference counting still frees them; only
-    a reference cycle among them would outlive its use.
+    In the CLI the objects a large pause made are then frozen (`gc.freeze`): re-enabled, the
+    collector would first walk every one of them, several times as they age (3 s of a
+    million-prediction report, 0.4 s at 100,000). Reference counting still frees them; a
+    reference cycle among them would live until the process ends, so a long-lived process
+    (a notebook, the API) keeps the collector's usual walk.
     """
     paused = large and gc.isenabled()
     if paused:
@@ -27,6 +36,6 @@ def without_gc(large: bool) -> Iterator[None]:
         yield
     finally:
         if paused:
-            if gc.get_count()[0] >= FREEZE_FROM:
+            if _freeze and gc.get_count()[0] >= FREEZE_FROM:
                 gc.freeze()
             gc.enable()

@@ -36,6 +36,9 @@ for _module in (setup, write, read, proofs):
 
 def main() -> None:
     """Console-script entry point."""
+    from predtrack.memory import freeze_after_pauses
+
+    freeze_after_pauses()  # this process ends with its command
     try:
         cli(prog_name="predtrack")
     except BrokenPipeError:

@@ -168,6 +168,10 @@ def render_report(
         extra = _summary(board, options.by, options) if options.by != "forecaster" else None
         view = View(board, document, questions, options, extra=extra, sweep_points=sweep_points)
         parts = page.build(view, SECTIONS, step)
+        counts, figures = board.counts, view.figures
+        # The page needs only its parts now: the scored entries go before it is rendered (at
+        # a million predictions they hold most of the memory).
+        del view, board
         step("checking the ledger")
         verification = verifier.result()
     finally:
@@ -180,7 +184,7 @@ def render_report(
     context = {
         "title": title,
         "store_label": store.label,
-        "counts": board.counts,
+        "counts": counts,
         "head": verification["head"] or ledger_head,
         "head_full": verification["head_full"],
         "verification": verification,
@@ -198,7 +202,7 @@ def render_report(
         "problems": len(verification["problems"]),
         "cards": len(cards.get("cards", [])),
         "omitted": cards.get("omitted", {}).get("count", 0),
-        "counts": board.counts,
-        "figures": view.figures,
+        "counts": counts,
+        "figures": figures,
     }
     return html, facts

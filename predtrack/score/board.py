@@ -137,13 +137,15 @@ class _Baselines(dict[str, list[Entry]]):
 
     def __init__(self, board: Board) -> None:
         super().__init__()
-        self.board = board
+        # What it needs of the board, not the board: no reference cycle, so a board dropped
+        # is freed at once, not when the cyclic collector comes by.
+        self.entries, self.scales, self.kept = board.entries, board.scales, board._columns
 
     def __missing__(self, name: str) -> list[Entry]:
         if name not in BASELINES:
             raise KeyError(name)
-        entries = self[name] = baseline_entries(self.board.entries, name)
-        self.board.keep_columns(entries, score_entries(entries, self.board.scales))
+        entries = self[name] = baseline_entries(self.entries, name)
+        self.kept[id(entries)] = (entries, score_entries(entries, self.scales))
         return entries
 
     def __contains__(self, name: object) -> bool:
