@@ -301,7 +301,7 @@ def test_team_quantiles_many_is_team_quantiles_per_question() -> None:
 @given(
     # from 14 the approximation runs here (with ties or zeros; from 51 always); below, SciPy
     n=st.sampled_from([1, 5, 14, 20, 50, 51, 80, 400, 3000]),
-    style=st.sampled_from(["smooth", "rounded", "few values", "with zeros"]),
+    style=st.sampled_from(["smooth", "rounded", "few values", "with zeros", "infinite"]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_wilcoxon_p_is_scipys_to_the_bit(n: int, style: str, seed: int) -> None:
@@ -318,6 +318,8 @@ def test_wilcoxon_p_is_scipys_to_the_bit(n: int, style: str, seed: int) -> None:
         "rounded": lambda: np.round(rng.normal(size=n), 1),
         "few values": lambda: rng.choice([0.0, 0.01, -0.01, 0.02, -0.03], size=n),
         "with zeros": lambda: np.round(rng.normal(size=n) * 0.1, 2) * (rng.random(n) < 0.7),
+        # an infinite log score on one side: infinite differences, tied among themselves
+        "infinite": lambda: np.where(rng.random(n) < 0.2, np.inf, np.round(rng.normal(size=n), 1)),
     }[style]()
     if not np.any(d != 0):
         return
