@@ -79,6 +79,18 @@ def _filters(sel: Selector) -> tuple[nodes.Filter, ...]:
 
 
 def _structure_problem(rule: Rule) -> str | None:
+    """Why the selector cannot work on the rule's source type, or None."""
+    # Kept on the rule (frozen, so never stale): parse_rule and evaluate_rule both ask.
+    kept = rule.__dict__.get("_structure_problem", _UNSET)
+    if kept is _UNSET:
+        kept = rule.__dict__["_structure_problem"] = _find_structure_problem(rule)
+    return kept
+
+
+_UNSET = object()
+
+
+def _find_structure_problem(rule: Rule) -> str | None:
     cls = base.source_class(rule.format)
     sel, file = rule.selector, rule.file
     shown = f"{rule.scheme}:{file}" if rule.scheme else file

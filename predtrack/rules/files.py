@@ -194,12 +194,23 @@ class Reader:
         except ValueError:
             return str(path)
 
-    def inside(self, path: Path, real: str | None = None) -> bool:
+    def inside(self, path: Path) -> bool:
         """Whether `path` lies in the rule's folder, as written and with symlinks resolved."""
+        # kept in the memo with the real paths it follows from (a resolve asks for each file
+        # once per rule that reads it)
+        key = ("inside", str(self.base), str(path))
+        hit = self._memo.get(key) if self._memo is not None else None
+        if hit is None:
+            hit = self._inside(path)
+            if self._memo is not None:
+                self._memo[key] = hit
+        return hit
+
+    def _inside(self, path: Path) -> bool:
         if not _under(os.path.normpath(path), str(self.base)):
             return False
         try:
-            return _under(real or self._real(path), str(self.base_real))
+            return _under(self._real(path), str(self.base_real))
         except (OSError, RuntimeError):
             return True  # a loop: opening it fails with the reason
 
@@ -216,7 +227,7 @@ class Reader:
         """The real path and stat of a regular file, or the reason it cannot be read."""
         try:
             real = Path(self._real(path))
-            if not self.allow_outside and not self.inside(path, str(real)):
+            if not self.allow_outside and not self.inside(path):
                 raise OutsideFolder(
                     f"{shown} lies outside the folder the rule was registered from "
                     f"({self.base}); resolve with --allow-outside to read it"

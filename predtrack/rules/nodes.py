@@ -7,8 +7,10 @@ quotes, with JSON string escapes (`"cheese, rate"`, `"/a b"`). Standard library 
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from predtrack.rules import base
@@ -31,7 +33,8 @@ __all__ = [
     "Value",
 ]
 
-_SPECIAL = re.compile(r'[,\[\]()@"<>=!\s]|^$')
+# what makes a name or pointer need quotes: a separator, a space or control character, or nothing
+_SPECIAL = re.compile(r'[,\[\]()@"<>=!\s\x00-\x1f\x7f]|^$')
 
 
 # ---------------------------------------------------------------- nodes
@@ -188,7 +191,7 @@ class Rule:
     text: str = field(default="", compare=False)  # as the user wrote it
     scheme: str | None = None
 
-    @property
+    @cached_property  # asked several times per evaluation; a frozen rule's never changes
     def format(self) -> str:
         """The source name: the scheme, or the file format from the extension."""
         return base.source_name(self.file, self.scheme) or ""
@@ -252,16 +255,21 @@ def fmt_filters(filters: tuple[Filter, ...]) -> str:
 
 def short(value: Any, limit: int = 60) -> str:
     """A JSON-ish rendering of a value, truncated for error messages."""
-    try:
-        text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
+    if value is True or value is False or value is None:
+        text = "true" if value else "false" if value is False else "null"
+    elif type(value) is int or (type(value) is float and math.isfinite(value)):
+        text = repr(value)  # what json.dumps writes, without its encoder (a resolve makes 10k)
+    else:
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _quote_if_needed(text: str, pointer: bool = False) -> str:
     if pointer and text == "":
         return ""
-    if _SPECIAL.search(text) or any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if _SPECIAL.search(text):
         return json.dumps(text, ensure_ascii=False)
     return text
