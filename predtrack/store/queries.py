@@ -266,18 +266,26 @@ def to_mark_late(
     """(id, made_at) of the predictions not yet late on these questions, in recording order:
     the candidates for lateness at resolution."""
     out: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
+    times: dict[str, datetime] = {}  # a bulk write's predictions share one time: parsed once
     sql = "SELECT id, question_id, made_at FROM predictions WHERE late = ?"
     if len(question_ids) > 5000:  # most of the store: one scan beats many IN lists
         wanted = set(question_ids)
-        for pid, qid, made_at in session.iterate(sql + " ORDER BY id", (False,)):
-            if qid in wanted:
-                out[qid].append((pid, parse_iso_z(made_at)))
-        return out
-    for chunk in _chunks(list(question_ids)):
-        for pid, qid, made_at in session.iterate(
-            f"{sql} AND question_id IN {_in(chunk)} ORDER BY id", [False, *chunk]
-        ):
-            out[qid].append((pid, parse_iso_z(made_at)))
+        rows: Iterable[tuple[Any, ...]] = (
+            r for r in session.iterate(sql + " ORDER BY id", (False,)) if r[1] in wanted
+        )
+    else:
+        rows = (
+            r
+            for chunk in _chunks(list(question_ids))
+            for r in session.iterate(
+                f"{sql} AND question_id IN {_in(chunk)} ORDER BY id", [False, *chunk]
+            )
+        )
+    for pid, qid, made_at in rows:
+        at = times.get(made_at)
+        if at is None:
+            at = times[made_at] = parse_iso_z(made_at)
+        out[qid].append((pid, at))
     return out
 
 
