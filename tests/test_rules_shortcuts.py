@@ -73,3 +73,42 @@ def test_inside_is_kept_per_folder(tmp_path: Path) -> None:
     assert Reader(tmp_path / "a", memo=memo).inside(target)
     assert not Reader(tmp_path / "b", memo=memo).inside(target)  # one memo, two folders
     assert Reader(tmp_path / "a", memo=memo).inside(target)
+
+
+def _general_selector(sel: str) -> object:
+    """The selector as the general path parses it (the plain-pointer shortcut turned off)."""
+    saved = grammar._PLAIN_POINTER_RE
+    grammar._PLAIN_POINTER_RE = re.compile(r"(?!)")  # matches nothing
+    try:
+        return grammar._selector(sel)
+    finally:
+        grammar._PLAIN_POINTER_RE = saved
+
+
+TOKENS = st.text(alphabet='ab_.-0of~/ [@]="', min_size=0, max_size=6)
+
+
+@given(st.lists(st.one_of(TOKENS, st.sampled_from(["of", "k", "n", "x.y", "-"])), max_size=5))
+def test_plain_pointers_parse_as_the_general_path_parses_them(tokens: list[str]) -> None:
+    sel = "".join("/" + t for t in tokens)
+    try:
+        expected: object = _general_selector(sel)
+    except grammar._Bad as e:
+        expected = ("refused", str(e))
+    try:
+        got: object = grammar._selector(sel)
+    except grammar._Bad as e:
+        got = ("refused", str(e))
+    assert got == expected
+
+
+def test_the_shortcut_takes_plain_pointers_and_counts() -> None:
+    assert grammar._PLAIN_POINTER_RE.fullmatch("/q4/k/of/q4/n")
+    assert grammar._selector("/q4/k/of/q4/n") == nodes.Counts(
+        nodes.Pointer(("q4", "k")), nodes.Pointer(("q4", "n"))
+    )
+    rule = parse_rule("results/part-0000.json#/q0 >= 0.5")
+    assert rule == grammar.parse("results/part-0000.json#/q0>=0.5")
+    assert rule.selector == nodes.Pointer(("q0",)) and rule.text.endswith(">= 0.5")
+    for general in ("/a b", "/a~1b", "/a@max", "/a[seed=1]", "/a//b", '/"a"'):
+        assert not grammar._PLAIN_POINTER_RE.fullmatch(general)

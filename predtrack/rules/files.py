@@ -187,6 +187,26 @@ class Reader:
                 self._memo[key] = hit
         return hit
 
+    def joined(self, file: str) -> Path:
+        """The rule's folder joined with a path as written in a rule (kept in the memo)."""
+        key = ("joined", str(self.base), file)
+        hit = self._memo.get(key) if self._memo is not None else None
+        if hit is None:
+            hit = self.base / file
+            if self._memo is not None:
+                self._memo[key] = hit
+        return hit
+
+    def _real_path(self, path: Path) -> Path:
+        """`_real` as a Path, kept in the memo (Path objects are immutable: shared safely)."""
+        key = ("real path", str(path))
+        hit = self._memo.get(key) if self._memo is not None else None
+        if hit is None:
+            hit = Path(self._real(path))
+            if self._memo is not None:
+                self._memo[key] = hit
+        return hit
+
     def shown(self, path: Path) -> str:
         """A path as messages show it: relative to the rule's folder when inside it."""
         try:
@@ -226,7 +246,7 @@ class Reader:
     def locate(self, path: Path, shown: str) -> tuple[Path, os.stat_result]:
         """The real path and stat of a regular file, or the reason it cannot be read."""
         try:
-            real = Path(self._real(path))
+            real = self._real_path(path)
             if not self.allow_outside and not self.inside(path):
                 raise OutsideFolder(
                     f"{shown} lies outside the folder the rule was registered from "

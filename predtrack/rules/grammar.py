@@ -60,6 +60,7 @@ _BAD_CMP_RE = re.compile(r"\s[<>=!]")
 _CALL_RE = re.compile(r"([A-Za-z_][A-Za-z_0-9]*)\s*\(")
 _QUOTED_RE = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _SCHEME_RE = re.compile(r"([a-z][a-z0-9_]*):(.*)", re.S)
+_PLAIN_POINTER_RE = re.compile(r"(?:/[A-Za-z0-9_.-]+)+")
 _QUOTE_AFTER = "([,=<>!@"
 _PICK_RE = re.compile(r"\s*([a-z]+)")
 _STEP_RE = re.compile(r"\s*=\s*(" + NUM + ")")
@@ -122,6 +123,10 @@ def _comparison(text: str) -> tuple[str, Comparison | None]:
 def _selector(sel: str) -> Selector:
     if sel == "":
         return Pointer(())
+    if _PLAIN_POINTER_RE.fullmatch(sel):
+        # The commonest selector, `/a/b` of plain names: the Pointer (or Counts) the general
+        # path below gives, without its character scans (0.03 s of a 10,000-rule resolve).
+        return _counts(_pointer(sel))
     _check_balanced(sel)
     m = _CALL_RE.match(sel)
     if m:

@@ -184,7 +184,7 @@ class Records:
         if "\x00" in file:
             raise RuleError(f"the file name {file!r} holds a NUL byte")
         self.glob = bool(_WILD.search(file))
-        path = reader.base / file
+        path = reader.joined(file)
         parts = list(Path(os.path.normpath(path)).parts) if self.glob else []
         split = next((i for i, p in enumerate(parts) if _WILD.search(p)), len(parts))
         self.root = Path(*parts[:split]) if self.glob else path
