@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from predtrack.errors import ScoringInputError
@@ -525,14 +525,19 @@ def test_bin_index_equals_binary_search(k: int) -> None:
     p=st.one_of(st.sampled_from([0.1, 0.2]), st.floats(0.0, 1.0)),
     q=st.one_of(st.sampled_from([0.05, 0.95]), st.floats(1e-6, 1 - 1e-6)),
 )
+@example(n=7, p=0.5, q=0.5)  # an exact tie: P(X <= 3) = 64/128
 def test_binomial_quantile_is_scipys(n: int, p: float, q: float) -> None:
     """As the PIT band uses it (q 0.05 and 0.95, p 1/10 and 1/5), and at random q and p; where
-    P(X <= k) equals q exactly (a q of 0.5 at p 0.5) rounding may decide, see the docstring."""
-    from scipy import stats
+    P(X <= k) equals q exactly (a q of 0.5 at p 0.5) rounding may decide, see the docstring:
+    then the two answers are neighbours and the CDF between them is q to rounding."""
+    from scipy import special, stats
 
     from predtrack.scoring import binomial_quantile
 
-    assert binomial_quantile(q, n, p) == stats.binom.ppf(q, n, p)
+    ours, theirs = binomial_quantile(q, n, p), int(stats.binom.ppf(q, n, p))
+    if ours != theirs:
+        assert abs(ours - theirs) == 1
+        assert math.isclose(special.bdtr(min(ours, theirs), n, p), q, rel_tol=1e-12)
 
 
 def test_binomial_quantile_reference_and_refusals() -> None:
