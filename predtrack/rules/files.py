@@ -20,10 +20,10 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from predtrack.errors import InputError, PredtrackError, RuleError
 from predtrack.rules.base import (
@@ -39,6 +39,7 @@ from predtrack.rules.base import (
 CHUNK = 1024 * 1024
 JSON_MAX_BYTES = 256 * 1024 * 1024  # json.loads needs the whole text (and ~10x in objects)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_T = TypeVar("_T")
 _UNIVERSAL_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)")
 
 
@@ -177,35 +178,30 @@ class Reader:
 
     # ---------------------------------------------------------------- where a file lies
 
+    def _kept(self, key: tuple[Any, ...], make: Callable[[], _T]) -> _T:
+        """`make()`, kept in the memo under `key` (a resolve asks the same of a file once
+        per rule that reads it); an exception is not kept."""
+        if self._memo is None:
+            return make()
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = make()
+        return hit
+
     def _real(self, path: Path, *, pathlib: bool = False) -> str:
         """os.path.realpath (or Path.resolve, which raises on a loop), kept in the memo."""
-        key = ("real", pathlib, str(path))
-        hit = self._memo.get(key) if self._memo is not None else None
-        if hit is None:
-            hit = str(path.resolve()) if pathlib else os.path.realpath(path)
-            if self._memo is not None:
-                self._memo[key] = hit
-        return hit
+        return self._kept(
+            ("real", pathlib, str(path)),
+            lambda: str(path.resolve()) if pathlib else os.path.realpath(path),
+        )
 
     def joined(self, file: str) -> Path:
         """The rule's folder joined with a path as written in a rule (kept in the memo)."""
-        key = ("joined", str(self.base), file)
-        hit = self._memo.get(key) if self._memo is not None else None
-        if hit is None:
-            hit = self.base / file
-            if self._memo is not None:
-                self._memo[key] = hit
-        return hit
+        return self._kept(("joined", str(self.base), file), lambda: self.base / file)
 
     def _real_path(self, path: Path) -> Path:
         """`_real` as a Path, kept in the memo (Path objects are immutable: shared safely)."""
-        key = ("real path", str(path))
-        hit = self._memo.get(key) if self._memo is not None else None
-        if hit is None:
-            hit = Path(self._real(path))
-            if self._memo is not None:
-                self._memo[key] = hit
-        return hit
+        return self._kept(("real path", str(path)), lambda: Path(self._real(path)))
 
     def shown(self, path: Path) -> str:
         """A path as messages show it: relative to the rule's folder when inside it."""
@@ -215,16 +211,9 @@ class Reader:
             return str(path)
 
     def inside(self, path: Path) -> bool:
-        """Whether `path` lies in the rule's folder, as written and with symlinks resolved."""
-        # kept in the memo with the real paths it follows from (a resolve asks for each file
-        # once per rule that reads it)
-        key = ("inside", str(self.base), str(path))
-        hit = self._memo.get(key) if self._memo is not None else None
-        if hit is None:
-            hit = self._inside(path)
-            if self._memo is not None:
-                self._memo[key] = hit
-        return hit
+        """Whether `path` lies in the rule's folder, as written and with symlinks resolved
+        (kept in the memo, like the real paths it follows from)."""
+        return self._kept(("inside", str(self.base), str(path)), lambda: self._inside(path))
 
     def _inside(self, path: Path) -> bool:
         if not _under(os.path.normpath(path), str(self.base)):
