@@ -154,3 +154,61 @@ def test_scoring_keeps_the_columns_its_entries_dicts_hold(tmp_path: Path) -> Non
             assert kept.at[key].tolist() == read.at[key].tolist(), key
             assert kept.values[key].tolist() == read.values[key].tolist(), key
     assert "crps_scaled" in board.columns_of(board.entries).at
+
+
+def _example_board(tmp_path: Path, **options: Any) -> Board:
+    """The example store's board, with ordered and unordered categorical questions added."""
+    import shutil
+
+    import predtrack
+    from predtrack.score import collect
+
+    db = tmp_path / "p.db"
+    shutil.copy(Path(__file__).resolve().parents[1] / "predictions.db.example", db)
+    with predtrack.open(db) as study:
+        for i, (forecast, ordered, outcome) in enumerate(
+            [("a:0.5, b:0.3, c:0.2", True, "b"), ("x:0.6, y:0.4", False, "y"),
+             ("a:0.1, b:0.2, c:0.7", False, "c"), ("lo:0.2, mid:0.5, hi:0.2, top:0.1", True, "hi")]
+        ):  # fmt: skip
+            study.predict(f"Which {i}", forecast, key=f"which{i}", ordered=ordered, by="ana")
+            study.predict(forecast, question=f"which{i}", by="ben")
+            study.resolve(f"which{i}", category=outcome)
+        return collect(study.store, **options)
+
+
+@pytest.mark.parametrize("include_late", [False, True])
+def test_a_board_reads_as_its_entries_do_before_and_after_they_are_made(
+    tmp_path: Path, include_late: bool
+) -> None:
+    from dataclasses import fields
+
+    board = _example_board(tmp_path, include_late=include_late)
+    names = [f.name for f in fields(Entry) if f.name != "scores"]
+    before = {name: board.field(name) for name in names}
+    # the summaries `score` prints read only the columns: no entry is made for them
+    for by in (None, "experiment", "tag", "kind"):
+        summarize(board, by=by)
+    assert board._entries is None
+    entries = board.entries
+    assert len(entries) == len(board) == len(before["forecaster"]) > 0
+    for name in names:
+        assert [getattr(e, name) for e in entries] == before[name], name
+        assert board.field(name) == before[name], name
+    assert board._picks is None  # the entries hold it all now
+
+
+def test_entries_made_later_hold_the_scores_scoring_them_gives(tmp_path: Path) -> None:
+    # The board scores its predictions as columns and fills the entries' dicts only when they
+    # are made; scoring the entries themselves must give the same dicts, keys in the same order.
+    from dataclasses import replace
+
+    from predtrack.score import score_entries
+
+    board = _example_board(tmp_path, include_late=True)
+    made = board.entries
+    fresh = [replace(e, scores={}) for e in made]
+    columns = score_entries(fresh, board.scales)
+    assert [list(e.scores.items()) for e in fresh] == [list(e.scores.items()) for e in made]
+    assert {"crps_scaled", "betabinom_log", "brier", "rps"} <= {k for e in made for k in e.scores}
+    for key in columns.at:
+        assert columns.values[key].tolist() == board.columns.values[key].tolist(), key

@@ -8,12 +8,13 @@ virtual forecasters (`team`, the built-in baselines).
 from __future__ import annotations
 
 import json
+import weakref
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -58,25 +59,67 @@ class Entry:
     scores: dict[str, float] = field(default_factory=dict)
 
 
-@dataclass
 class Board:
-    """Everything scored in one store: real entries, and (computed when first asked for) the
-    team and the built-in baselines."""
+    """Everything scored in one store: the predictions that count with their scores (as
+    columns; as entries when first asked for), and (computed when first asked for) the team
+    and the built-in baselines."""
 
-    entries: list[Entry]
-    questions: dict[int, dict[str, Any]]
-    include_late: bool
-    experiment: str | None
-    counts: dict[str, int]
-    scales: dict[int, float] = field(default_factory=dict)
-    sealed: list[dict[str, Any]] = field(default_factory=list)
-    # (questions by id with their experiment's name, resolution states by question id), as
-    # read for this board: the report lists them without reading them again
-    read: Any = field(default=None, repr=False, compare=False)
-    # the scores of `entries`, the team and each baseline as columns, by the list's id
-    _columns: dict[int, tuple[list[Entry], Columns]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    def __init__(
+        self,
+        entries: list[Entry] | None,
+        questions: dict[int, dict[str, Any]],
+        include_late: bool,
+        experiment: str | None,
+        counts: dict[str, int],
+        *,
+        scales: dict[int, float] | None = None,
+        sealed: list[dict[str, Any]] | None = None,
+        picks: Picks | None = None,
+    ) -> None:
+        self.questions, self.include_late, self.experiment = questions, include_late, experiment
+        self.counts, self.scales, self.sealed = counts, scales or {}, sealed or []
+        # (questions by id with their experiment's name, resolution states by question id), as
+        # read for this board: the report lists them without reading them again
+        self.read: Any = None
+        self._entries, self._picks = entries, picks
+        self._scored: Scored | None = None
+        # the scores of the team and each baseline as columns, by the list's id
+        self._columns: dict[int, tuple[list[Entry], Columns]] = {}
+
+    def __len__(self) -> int:
+        return len(self._picks) if self._entries is None and self._picks else len(self.entries)
+
+    def __repr__(self) -> str:
+        return f"<Board of {len(self)} scored predictions>"
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The predictions that count as entries with their scores (made on first use: `score`
+        needs only the columns)."""
+        if self._entries is None:
+            from predtrack.memory import without_gc
+
+            with without_gc(True):  # each collection would walk every entry made so far
+                self._entries = self._picks.entries() if self._picks is not None else []
+                # The entries hold all of it now: freed before their scores take more memory.
+                self._picks = None
+                if self._scored is not None:
+                    fill_scores(self._entries, self._scored)
+                    self._scored.blocks = []  # the columns keep what summaries read
+        return self._entries
+
+    @property
+    def columns(self) -> Columns:
+        """The scores of the predictions that count, as columns."""
+        if self._scored is None:
+            self._scored = Scored(Columns.of(self.entries), [])
+        return self._scored.columns
+
+    def field(self, name: str) -> list[Any]:
+        """One of `Entry`'s fields of each prediction that counts, in the board's order."""
+        if self._entries is None and self._picks is not None:
+            return self._picks.field(name)
+        return [getattr(e, name) for e in self.entries]
 
     def keep_columns(self, entries: list[Entry], columns: Columns) -> None:
         """Keep the columns `score_entries` made of one of this board's lists."""
@@ -84,6 +127,8 @@ class Board:
 
     def columns_of(self, entries: list[Entry]) -> Columns:
         """A list's scores as columns: kept from scoring it, else read from its entries."""
+        if entries is self._entries:
+            return self.columns
         kept = self._columns.get(id(entries))
         if kept is not None and kept[0] is entries:
             return kept[1]
@@ -137,15 +182,18 @@ class _Baselines(dict[str, list[Entry]]):
 
     def __init__(self, board: Board) -> None:
         super().__init__()
-        # What it needs of the board, not the board: no reference cycle, so a board dropped
-        # is freed at once, not when the cyclic collector comes by.
-        self.entries, self.scales, self.kept = board.entries, board.scales, board._columns
+        # A weak reference: no reference cycle, so a board dropped is freed at once, not when
+        # the cyclic collector comes by (its entries are made only when a baseline needs them).
+        self.board = weakref.ref(board)
 
     def __missing__(self, name: str) -> list[Entry]:
         if name not in BASELINES:
             raise KeyError(name)
-        entries = self[name] = baseline_entries(self.entries, name)
-        self.kept[id(entries)] = (entries, score_entries(entries, self.scales))
+        board = self.board()
+        if board is None:
+            raise ReferenceError("the board these baselines were of is gone: collect it again")
+        entries = self[name] = baseline_entries(board.entries, name)
+        board.keep_columns(entries, score_entries(entries, board.scales))
         return entries
 
     def __contains__(self, name: object) -> bool:
@@ -161,6 +209,75 @@ class _Row(NamedTuple):
     forecast: str
     distribution: str  # JSON text, parsed only if this prediction counts
     signed: bool  # it carries a signature; with signed_only, one that holds (key, time, signature)
+
+
+# Entry's fields of a question, shared by the predictions on it (in Entry's order around
+# forecaster and distribution), and those each chosen prediction holds in `Picks`.
+_QUESTION_FIELDS = ("question_id", "label", "title", "experiment", "kind", "tags", "outcome", "k",
+                    "n", "resolved_at", "bounds", "categories", "ordered", "unit")  # fmt: skip
+_PICK_FIELDS = ("forecaster", "distribution", "prediction_id", "made_at", "late", "forecast",
+                "revisions", "signed")  # fmt: skip
+_AT = {name: i for i, name in enumerate(_QUESTION_FIELDS)}
+
+
+class Picks:
+    """The predictions that count as parallel lists, one item per prediction: what scoring
+    reads, without an object each (a `score` of 100,000 made none). `facts` holds each one's
+    question fields as one tuple shared by the question's predictions."""
+
+    __slots__ = ("facts", *_PICK_FIELDS)
+
+    def __init__(self) -> None:
+        self.facts: list[tuple[Any, ...]] = []
+        self.forecaster: list[str] = []
+        self.distribution: list[dict[str, Any]] = []
+        self.prediction_id: list[int] = []
+        self.made_at: list[datetime] = []
+        self.late: list[bool] = []
+        self.forecast: list[str] = []
+        self.revisions: list[int] = []
+        self.signed: list[bool] = []
+
+    def __len__(self) -> int:
+        return len(self.facts)
+
+    def field(self, name: str, rows: list[int] | None = None) -> list[Any]:
+        """One of `Entry`'s fields of every prediction (or of those at `rows`), in order."""
+        if name in _AT:
+            i, facts = _AT[name], self.facts
+            return [f[i] for f in facts] if rows is None else [facts[j][i] for j in rows]
+        if name == "virtual":  # chosen predictions are real ones
+            return [False] * (len(self.facts) if rows is None else len(rows))
+        if name not in _PICK_FIELDS:
+            raise KeyError(f"{name!r}: not a field of a chosen prediction")
+        values = getattr(self, name)
+        return list(values) if rows is None else [values[j] for j in rows]
+
+    def entries(self) -> list[Entry]:
+        """The predictions as entries (scores not yet filled)."""
+        lists = [getattr(self, name) for name in _PICK_FIELDS]
+        return [
+            _new_entry(*f[:6], who, dist, *f[6:], pid, at, late, text, revisions, False, signed)
+            for f, who, dist, pid, at, late, text, revisions, signed in zip(
+                self.facts, *lists, strict=True
+            )
+        ]
+
+
+class _EntryFields:
+    """A list of entries read as `Picks` are: one field of every entry at a time."""
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self.entries = entries
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def field(self, name: str, rows: list[int] | None = None) -> list[Any]:
+        entries = self.entries
+        if rows is None:
+            return [getattr(e, name) for e in entries]
+        return [getattr(entries[j], name) for j in rows]
 
 
 def _collapse(predictions: list[Any]) -> list[Any]:
@@ -230,7 +347,7 @@ def collect(
             if waiting is not None and waiting[0] == qid:
                 chooser.question(question, meta[qid]["label"], name, resolution, waiting[1])
                 waiting = next(stream, None)
-        entries = chooser.finish()
+        picks = chooser.finish()
         del chooser, stream  # the distribution texts and the row buffer, before scoring
     counts = {
         "registered": len(scope),
@@ -239,13 +356,13 @@ def collect(
         "pending": sum(1 for q in scope if q not in states),
         "late": late_total,
     }
-    board = Board(entries, meta, include_late, experiment, counts, sealed=sealed)
+    board = Board(None, meta, include_late, experiment, counts, sealed=sealed, picks=picks)
     board.read = (scope, states)
-    with without_gc(True):  # each collection would walk every entry made so far
-        columns = score_entries(entries, None)
-        board.scales = question_scales(entries)
-        add_scaled(entries, board.scales, columns)
-        board.keep_columns(entries, columns)
+    with without_gc(True):
+        scored = score_rows(picks, None)
+        board.scales = question_scales(picks)
+        scored.add_scaled(board.scales)
+        board._scored = scored
     return board
 
 
@@ -268,13 +385,13 @@ def _by_question(
 
 
 class _Chooser:
-    """Per forecaster and question, the prediction that counts, made into entries."""
+    """Per forecaster and question, the prediction that counts, into `Picks`."""
 
-    BLOCK = 20_000  # entries whose distributions are parsed in one call
+    BLOCK = 20_000  # predictions whose distributions are parsed in one call
 
     def __init__(self, include_late: bool, signed_only: bool, verified: set[int]) -> None:
         self.include_late, self.signed_only, self.verified = include_late, signed_only, verified
-        self.entries: list[Entry] = []
+        self.picks = Picks()
         self.picked: list[tuple[Any, ...]] = []
         # Many forecasts share their text ("0.3"): each distinct one is parsed once and the
         # parsed dict shared (entries only read it); a bulk write's rows share one time.
@@ -287,9 +404,8 @@ class _Chooser:
     ) -> None:
         # rows: (id, question_id, forecaster, made_at, late, forecast, distribution, signature)
         verified = self.verified
-        # Entry's fields in order, around forecaster and distribution (positional: faster).
-        head = (question.id, label, question.title, name, question.kind, list(question.tags or []))
-        tail = (
+        facts = (
+            question.id, label, question.title, name, question.kind, list(question.tags or []),
             resolution.outcome, resolution.k, resolution.n, resolution.resolved_at,
             question.support, question.categories, question.ordered, question.unit,
         )  # fmt: skip
@@ -321,13 +437,15 @@ class _Chooser:
                 chosen, revisions = eligible[-1], len(eligible)
             # one string per forecaster, not one per row the driver read
             forecaster = self.texts.setdefault(forecaster, forecaster)
-            self.picked.append((head, tail, forecaster, chosen, revisions))
+            self.picked.append((facts, forecaster, chosen, revisions))
         if len(self.picked) >= self.BLOCK:
             self._flush()
 
     def _flush(self) -> None:
-        parsed, times, texts, verified = self.parsed, self.times, self.texts, self.verified
-        new = list(dict.fromkeys(c[6] for _, _, _, c, _ in self.picked if c[6] not in parsed))
+        parsed, times, verified = self.parsed, self.times, self.verified
+        chosen = [p[2] for p in self.picked]
+        texts = [c[6] for c in chosen]
+        new = [text for text in dict.fromkeys(texts) if text not in parsed]
         try:  # one JSON document of the new distinct distributions: one parser call
             values = json.loads("[" + ",".join(new) + "]") if new else []
         except ValueError:
@@ -335,33 +453,26 @@ class _Chooser:
         if len(values) != len(new):  # a text that is not one JSON value: one by one
             values = [json.loads(text) for text in new]
         parsed.update(zip(new, values, strict=True))
-        for head, tail, forecaster, chosen, revisions in self.picked:
-            made_at = times.get(chosen[3])
-            if made_at is None:
-                made_at = times[chosen[3]] = parse_iso_z(chosen[3])
-            forecast = chosen[5]
-            if len(forecast) <= 24:  # "0.3": one string for the many that say the same
-                forecast = texts.setdefault(forecast, forecast)
-            self.entries.append(
-                _new_entry(
-                    *head,
-                    forecaster,
-                    parsed[chosen[6]],
-                    *tail,
-                    chosen[0],
-                    made_at,
-                    bool(chosen[4]),
-                    forecast,
-                    revisions,
-                    False,
-                    chosen[0] in verified,
-                )
-            )
+        picks, same = self.picks, self.texts.setdefault
+        picks.facts += [p[0] for p in self.picked]
+        picks.forecaster += [p[1] for p in self.picked]
+        picks.revisions += [p[3] for p in self.picked]
+        picks.distribution += [parsed[text] for text in texts]
+        picks.prediction_id += [c[0] for c in chosen]
+        for text in {c[3] for c in chosen}.difference(times):
+            times[text] = parse_iso_z(text)
+        picks.made_at += [times[c[3]] for c in chosen]
+        # Without late ones counting, none chosen is late; without signatures, none is signed.
+        none = [False] * len(chosen)
+        picks.late += [bool(c[4]) for c in chosen] if self.include_late else none
+        # "0.3": one string for the many that say the same
+        picks.forecast += [same(c[5], c[5]) if len(c[5]) <= 24 else c[5] for c in chosen]
+        picks.signed += [c[0] in verified for c in chosen] if verified else none
         self.picked = []
 
-    def finish(self) -> list[Entry]:
+    def finish(self) -> Picks:
         self._flush()
-        return self.entries
+        return self.picks
 
 
 def _verified(session: Any, signed_ids: list[int]) -> set[int]:
@@ -471,95 +582,140 @@ def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
 # --- scoring ---
 
 
-def question_scales(entries: Sequence[Entry]) -> dict[int, float]:
+class _Fields(Protocol):
+    """What scoring reads of a list of predictions (`Picks`, or entries through `_EntryFields`)."""
+
+    def __len__(self) -> int: ...
+
+    def field(self, name: str, rows: list[int] | None = None) -> list[Any]: ...
+
+
+# Scores that are 0 or 1: one float object each in the entries' dicts, not one per entry.
+_SHARED = frozenset({"y", "cover50", "cover90"})
+
+
+@dataclass
+class Scored:
+    """A list's scores: as columns, and as the blocks its entries' dicts are filled from."""
+
+    columns: Columns
+    # (ascending positions, score names, their values, whether they start the entries' dicts),
+    # in the order the dicts take them
+    blocks: list[tuple[np.ndarray, tuple[str, ...], list[np.ndarray], bool]]
+
+    def add(
+        self, at: np.ndarray, names: tuple[str, ...], values: list[np.ndarray], new: bool
+    ) -> None:
+        """Scores of the predictions at `at` (C ints, ascending)."""
+        self.blocks.append((at, names, values, new))
+        for name, a in zip(names, values, strict=True):
+            self.columns.add(name, at, a)
+
+    def add_scaled(self, scales: dict[int, float]) -> None:
+        """`crps_scaled`: CRPS divided by its question's scale (unit-free)."""
+        columns = self.columns
+        where = columns.at.get("crps")
+        if where is None or not scales:
+            return
+        known = np.fromiter(scales.keys(), dtype=np.int64, count=len(scales))
+        value = np.fromiter(scales.values(), dtype=np.float64, count=len(scales))
+        order = np.argsort(known)
+        known, value = known[order], value[order]
+        q = columns.qid[where]
+        pos = np.minimum(np.searchsorted(known, q), known.size - 1)
+        has = (known[pos] == q) & (value[pos] != 0)
+        self.add(
+            where[has], ("crps_scaled",), [columns.values["crps"][has] / value[pos[has]]], False
+        )
+
+
+def fill_scores(entries: Sequence[Entry], scored: Scored) -> None:
+    """Each entry's scores dict, from the blocks its scores were computed in."""
+    for at, names, values, new in scored.blocks:
+        # Lists, not numpy scalars one at a time: the same floats, ten times faster.
+        lists = [[_ONE if v else _ZERO for v in a.tolist()] if name in _SHARED else a.tolist()
+                 for name, a in zip(names, values, strict=True)]  # fmt: skip
+        chosen = [entries[i] for i in at.tolist()]
+        if new:
+            for e, row in zip(chosen, zip(*lists, strict=True), strict=True):
+                e.scores = dict(zip(names, row, strict=True))
+        else:
+            for e, row in zip(chosen, zip(*lists, strict=True), strict=True):
+                e.scores.update(zip(names, row, strict=True))
+
+
+def question_scales(rows: _Fields) -> dict[int, float]:
     """Each continuous question's scale in its unit, the same for every forecaster on it
     (`predtrack.scoring.crps_scales`: the width of the bounds, else the median width of the
     forecasts' central 90% intervals)."""
-    groups = [g for g in by_question(entries).values() if g[0].kind in CONTINUOUS]
+    kinds = rows.field("kind")
+    groups: dict[int, list[int]] = {}
+    for i, qid in enumerate(rows.field("question_id")):
+        if kinds[i] in CONTINUOUS:
+            group = groups.get(qid)
+            if group is None:
+                groups[qid] = [i]
+            else:
+                group.append(i)
     if not groups:
         return {}
+    distributions = rows.field("distribution")
+    firsts = [g[0] for g in groups.values()]
     scales = scoring.crps_scales(
-        [[e.distribution for e in g] for g in groups], [g[0].bounds for g in groups]
+        [[distributions[i] for i in g] for g in groups.values()], rows.field("bounds", firsts)
     )
     return {
-        g[0].question_id: float(s)
-        for g, s in zip(groups, scales, strict=True)
-        if np.isfinite(s) and s > 0
+        qid: float(s) for qid, s in zip(groups, scales, strict=True) if np.isfinite(s) and s > 0
     }
-
-
-def add_scaled(
-    entries: Iterable[Entry], scales: dict[int, float], columns: Columns | None = None
-) -> None:
-    """`crps_scaled`: CRPS divided by its question's scale (unit-free); into the entries'
-    columns too when given."""
-    for e in entries:
-        scale = scales.get(e.question_id)
-        if scale and "crps" in e.scores:
-            e.scores["crps_scaled"] = e.scores["crps"] / scale
-    where = columns.at.get("crps") if columns is not None else None
-    if columns is None or where is None or not scales:
-        return
-    known = np.fromiter(scales.keys(), dtype=np.int64, count=len(scales))
-    value = np.fromiter(scales.values(), dtype=np.float64, count=len(scales))
-    order = np.argsort(known)
-    known, value = known[order], value[order]
-    q = columns.qid[where]
-    pos = np.minimum(np.searchsorted(known, q), known.size - 1)
-    has = (known[pos] == q) & (value[pos] != 0)
-    columns.add("crps_scaled", where[has], columns.values["crps"][has] / value[pos[has]])
 
 
 def score_entries(entries: Sequence[Entry], scales: dict[int, float] | None) -> Columns:
     """Fill each entry's scores, vectorised per kind; the same scores as columns."""
-    columns = Columns.frame(entries)
+    scored = score_rows(_EntryFields(entries), scales)
+    fill_scores(entries, scored)
+    return scored.columns
+
+
+def score_rows(rows: _Fields, scales: dict[int, float] | None) -> Scored:
+    """Every prediction's scores, vectorised per kind (with `crps_scaled` when scales are given)."""
+    columns = Columns.frame(
+        rows.field("question_id"),
+        rows.field("kind"),
+        rows.field("revisions"),
+        rows.field("forecaster"),
+    )
+    scored = Scored(columns, [])
     kinds = columns.kind
     at = np.flatnonzero(kinds == KINDS.index("binary")).astype(np.intc)
     if at.size:
-        binary = [entries[i] for i in at.tolist()]
-        p = np.array([e.distribution["p"] for e in binary], dtype=float)
-        # one float object for each outcome (a million entries would hold as many)
-        happened = [_ONE if e.outcome else _ZERO for e in binary]
-        y = np.array(happened)
-        names = ("brier", "log", "spherical", "p", "y")
-        arrays = [
-            np.asarray(a, dtype=float)
-            for a in (scoring.brier(p, y), scoring.log_score(p, y), scoring.spherical(p, y), p, y)
-        ]
-        # Lists, not numpy scalars one at a time: the same floats, ten times faster.
-        lists = [a.tolist() for a in arrays[:-1]] + [happened]
-        for e, row in zip(binary, zip(*lists, strict=True), strict=True):
-            e.scores = dict(zip(names, row, strict=True))
-        for name, a in zip(names, arrays, strict=True):
-            columns.add(name, at, a)
+        idx = at.tolist()
+        p = np.array([d["p"] for d in rows.field("distribution", idx)], dtype=float)
+        y = np.array([_ONE if o else _ZERO for o in rows.field("outcome", idx)])
+        arrays = (scoring.brier(p, y), scoring.log_score(p, y), scoring.spherical(p, y), p, y)
+        scored.add(at, ("brier", "log", "spherical", "p", "y"),
+                   [np.asarray(a, dtype=float) for a in arrays], True)  # fmt: skip
     at = np.flatnonzero(np.isin(kinds, [KINDS.index(k) for k in CONTINUOUS])).astype(np.intc)
     if at.size:
-        for name, (where, values) in _score_continuous([entries[i] for i in at.tolist()]).items():
-            columns.add(name, at if where is None else at[where], values)
+        _score_continuous(scored, at, rows)
     categorical: dict[int, list[int]] = defaultdict(list)
-    for i in np.flatnonzero(kinds == KINDS.index("categorical")).tolist():
-        categorical[len(entries[i].distribution["categories"])].append(i)
-    for rows in categorical.values():
-        group = [entries[i] for i in rows]
-        probs = np.array([e.distribution["probs"] for e in group], dtype=float)
-        idx = np.array([e.distribution["categories"].index(e.outcome) for e in group])
-        brier, log, ranked = (
-            scoring.brier_multi(probs, idx),
-            scoring.log_multi(probs, idx),
-            scoring.rps(probs, idx),
-        )
-        for e, b, lg, r in zip(group, brier.tolist(), log.tolist(), ranked.tolist(), strict=True):
-            e.scores = {"brier_cat": b, "log_cat": lg}
-            if e.ordered:
-                e.scores["rps"] = r
-        where = np.array(rows, dtype=np.intc)
-        ordered = np.array([e.ordered for e in group], dtype=bool)
-        columns.add("brier_cat", where, np.asarray(brier, dtype=float))
-        columns.add("log_cat", where, np.asarray(log, dtype=float))
-        columns.add("rps", where[ordered], np.asarray(ranked, dtype=float)[ordered])
+    idx = np.flatnonzero(kinds == KINDS.index("categorical")).tolist()
+    for i, d in zip(idx, rows.field("distribution", idx), strict=True):
+        categorical[len(d["categories"])].append(i)
+    for members in categorical.values():
+        group = rows.field("distribution", members)
+        probs = np.array([d["probs"] for d in group], dtype=float)
+        outcomes = rows.field("outcome", members)
+        found = np.array([d["categories"].index(o) for d, o in zip(group, outcomes, strict=True)])
+        where = np.array(members, dtype=np.intc)
+        ordered = np.array(rows.field("ordered", members), dtype=bool)
+        brier, log = scoring.brier_multi(probs, found), scoring.log_multi(probs, found)
+        ranked = np.asarray(scoring.rps(probs, found), dtype=float)
+        scored.add(where, ("brier_cat", "log_cat"),
+                   [np.asarray(brier, dtype=float), np.asarray(log, dtype=float)], True)  # fmt: skip
+        scored.add(where[ordered], ("rps",), [ranked[ordered]], False)
     if scales is not None:
-        add_scaled(entries, scales, columns)
-    return columns
+        scored.add_scaled(scales)
+    return scored
 
 
 # An entry's continuous scores, by the names `score_continuous` gives them (the interval
@@ -570,40 +726,29 @@ _CONTINUOUS_KEYS = {
 }  # fmt: skip
 
 
-def _score_continuous(entries: list[Entry]) -> dict[str, tuple[np.ndarray | None, np.ndarray]]:
-    """Fill the entries' continuous scores; each score's (positions, None for every entry,
-    and values) as arrays."""
-    x = np.array([float(e.outcome) for e in entries])
-    result = scoring.score_continuous(
-        [e.distribution for e in entries], x, bounds=[e.bounds for e in entries]
-    )
-    keys = tuple(_CONTINUOUS_KEYS)
+def _score_continuous(scored: Scored, at: np.ndarray, rows: _Fields) -> None:
+    """The continuous scores of the predictions at `at`."""
+    idx = at.tolist()
+    distributions = rows.field("distribution", idx)
+    x = np.array([float(o) for o in rows.field("outcome", idx)])
+    result = scoring.score_continuous(distributions, x, bounds=rows.field("bounds", idx))
     arrays = [np.asarray(result[name], dtype=float) for name in _CONTINUOUS_KEYS.values()]
-    # coverage is 0 or 1: one float object each, not one per entry
-    columns = [[_ONE if v else _ZERO for v in a.tolist()] if k.startswith("cover") else a.tolist()
-               for k, a in zip(keys, arrays, strict=True)]  # fmt: skip
-    for e, values in zip(entries, zip(*columns, strict=True), strict=True):
-        e.scores = dict(zip(keys, values, strict=True))
-    out: dict[str, tuple[np.ndarray | None, np.ndarray]] = {
-        key: (None, a) for key, a in zip(keys, arrays, strict=True)
-    }
+    scored.add(at, tuple(_CONTINUOUS_KEYS), arrays, True)
     counted = [
-        i
-        for i, e in enumerate(entries)
-        if e.n is not None and e.distribution.get("family") == "beta"
+        j
+        for j, n in enumerate(rows.field("n", idx))
+        if n is not None and distributions[j].get("family") == "beta"
     ]
     if counted:
-        chosen = [entries[i] for i in counted]
+        chosen = [distributions[j] for j in counted]
+        positions = [idx[j] for j in counted]
         bb = np.asarray(
             scoring.betabinom_log_score(
-                np.array([e.distribution["alpha"] for e in chosen]),
-                np.array([e.distribution["beta"] for e in chosen]),
-                np.array([e.k for e in chosen]),
-                np.array([e.n for e in chosen]),
+                np.array([d["alpha"] for d in chosen]),
+                np.array([d["beta"] for d in chosen]),
+                np.array(rows.field("k", positions)),
+                np.array(rows.field("n", positions)),
             ),
             dtype=float,
         )
-        for e, value in zip(chosen, bb.tolist(), strict=True):
-            e.scores["betabinom_log"] = value
-        out["betabinom_log"] = (np.array(counted, dtype=np.intc), bb)
-    return out
+        scored.add(at[np.array(counted, dtype=np.intc)], ("betabinom_log",), [bb], False)

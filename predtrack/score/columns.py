@@ -46,15 +46,21 @@ class Columns:
     )
 
     @classmethod
-    def frame(cls, entries: Sequence[Entry]) -> Columns:
-        """The entries' own columns, with no scores yet (`add` puts them in)."""
+    def frame(
+        cls,
+        question_id: Sequence[int],
+        kind: Sequence[str],
+        revisions: Sequence[int],
+        forecaster: Sequence[str],
+    ) -> Columns:
+        """Columns of these question ids, kinds, revisions and forecasters, with no scores yet
+        (`add` puts them in)."""
         codes: dict[str, int] = {}
-        forecaster = [codes.setdefault(e.forecaster, len(codes)) for e in entries]
         return cls(
-            np.array([e.question_id for e in entries], dtype=np.int64),
-            np.array([_KIND_CODE.get(e.kind, len(KINDS)) for e in entries], dtype=np.int8),
-            np.array([e.revisions for e in entries], dtype=np.int64),
-            np.array(forecaster, dtype=np.int32),
+            np.array(question_id, dtype=np.int64),
+            np.array([_KIND_CODE.get(k, len(KINDS)) for k in kind], dtype=np.int8),
+            np.array(revisions, dtype=np.int64),
+            np.array([codes.setdefault(f, len(codes)) for f in forecaster], dtype=np.int32),
             tuple(codes),
             {},
             {},
@@ -63,7 +69,12 @@ class Columns:
     @classmethod
     def of(cls, entries: Sequence[Entry]) -> Columns:
         """Read entries and their scores' dicts in one pass."""
-        cols = cls.frame(entries)
+        cols = cls.frame(
+            [e.question_id for e in entries],
+            [e.kind for e in entries],
+            [e.revisions for e in entries],
+            [e.forecaster for e in entries],
+        )
         # positions as C ints: a million entries hold some 7 million scores
         at = {key: array("i") for key in READ}
         values = {key: array("d") for key in READ}

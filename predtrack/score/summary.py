@@ -230,18 +230,17 @@ def convert_bits(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _group_key(by: str | None) -> Callable[[Entry], list[str]]:
-    if by is None:
-        return lambda e: ["all"]
-    if by == "forecaster":
-        return lambda e: [e.forecaster]
-    if by == "experiment":
-        return lambda e: [e.experiment]
-    if by == "kind":
-        return lambda e: [e.kind]
+def _group_rows(board: Board, by: str) -> dict[str, list[int]]:
+    """The board's positions of each group's predictions, by group name."""
+    rows: dict[str, list[int]] = defaultdict(list)
     if by == "tag":
-        return lambda e: e.tags or ["(untagged)"]
-    raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+        for i, tags in enumerate(board.field("tags")):
+            for name in tags or ["(untagged)"]:
+                rows[name].append(i)
+    else:
+        for i, name in enumerate(board.field(by)):
+            rows[name].append(i)
+    return rows
 
 
 def _reference(board: Board, baseline: str | None) -> Columns | None:
@@ -252,7 +251,7 @@ def _reference(board: Board, baseline: str | None) -> Columns | None:
         return board.baseline_columns(baseline)
     if baseline == TEAM and board.team:
         return board.columns_of(board.team)
-    everything = board.columns_of(board.entries)
+    everything = board.columns
     if baseline != TEAM and baseline in everything.names:
         code = everything.names.index(baseline)
         return everything.take(np.flatnonzero(everything.forecaster == code))
@@ -263,15 +262,21 @@ def _reference(board: Board, baseline: str | None) -> Columns | None:
     )
 
 
-def continuous_units(entries: Iterable[Entry]) -> list[str]:
+def continuous_units(entries: Iterable[Entry] | Board) -> list[str]:
     """The distinct units of scored fraction and quantity questions ("fraction" for fractions;
     a quantity without a unit is a unit of its own): CRPS averages only within one unit."""
+    facts: Iterable[tuple[str, str | None, int]]
+    if isinstance(entries, Board):
+        fields = (entries.field(name) for name in ("kind", "unit", "question_id"))
+        facts = zip(*fields, strict=True)
+    else:
+        facts = ((e.kind, e.unit, e.question_id) for e in entries)
     units = set()
-    for e in entries:
-        if e.kind == "fraction":
+    for kind, unit, qid in facts:
+        if kind == "fraction":
             units.add("fraction")
-        elif e.kind == "quantity":
-            units.add(e.unit or f"#{e.question_id}")
+        elif kind == "quantity":
+            units.add(unit or f"#{qid}")
     return sorted(units)
 
 
@@ -284,20 +289,18 @@ def summarize(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The `score --json` document: one group per forecaster/experiment/tag/kind, or `all`."""
+    if by is not None and by not in GROUPINGS:
+        raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
     reference_columns = _reference(board, baseline)
-    key = _group_key(by)
     # The board read once, in its own order; each group is a set of its rows, made into
     # columns of its own only when its turn comes (each is a copy of those rows).
-    everything = board.columns_of(board.entries)
+    everything = board.columns
     groups: list[tuple[str, Callable[[], Columns]]] = []
     if by is None:
         if len(everything):
             groups.append(("all", lambda: everything))
     else:
-        rows: dict[str, list[int]] = defaultdict(list)
-        for i, entry in enumerate(board.entries):
-            for name in key(entry):
-                rows[name].append(i)
+        rows = _group_rows(board, by)
         groups += [(name, partial(everything.take, r)) for name, r in sorted(rows.items())]
     if by == "forecaster":
         if board.team:
@@ -316,7 +319,7 @@ def summarize(
             if refs is not None:
                 stats["skill"] = _skill(members, refs)
             result.append(convert_bits(stats) if bits else stats)
-    units = continuous_units(board.entries)
+    units = continuous_units(board)
     return {
         "groups": result,
         "by": by or "all",
@@ -371,7 +374,7 @@ def score_report(
     board = collect(
         store, include_late=include_late, experiment=experiment, signed_only=signed_only
     )
-    with without_gc(len(board.entries) > 10_000):
+    with without_gc(len(board) > 10_000):
         document = summarize(board, by=by, baseline=baseline, bits=bits, seed=seed)
     document["signed_only"] = signed_only
     if compare_pair is not None:

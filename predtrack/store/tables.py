@@ -8,13 +8,12 @@ these plain dataclasses.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, ClassVar
 
-from predtrack.store.types import canonical_json, iso_z, parse_iso_z
+from predtrack.store.types import canonical_json, iso_z, parse_iso_z, parse_json
 
 # Column kinds: how a value is stored, and how it appears in a ledger payload.
 INT, REAL, BOOL, TEXT, TIME, JSON = "int", "real", "bool", "text", "time", "json"
@@ -282,7 +281,7 @@ def _parse_time(v: Any) -> Any:
 
 
 def _parse_json(v: Any) -> Any:
-    return None if v is None else json.loads(v)
+    return None if v is None else parse_json(v)
 
 
 _TO_DB = {TIME: "_time_text", JSON: "_json_text", BOOL: "_bool"}

@@ -55,7 +55,7 @@ class HeadToHead(Section, name="head-to-head", title="Head to head"):
             return {"names": names, "rows": [], "message": _too_few_forecasters(names)}
         keys = headline_keys(view)
         board = view.board
-        everyone = board.columns_of(board.entries)
+        everyone = board.columns
         # each forecaster's headline scores taken once, for every comparison it is in
         columns = {
             name: board.columns_of(board.team)
