@@ -117,9 +117,13 @@ class Board:
 
     def field(self, name: str) -> list[Any]:
         """One of `Entry`'s fields of each prediction that counts, in the board's order."""
+        return _fields(self._rows()).field(name)
+
+    def _rows(self) -> Picks | list[Entry]:
+        """The predictions that count: as entries once made, else as they were chosen."""
         if self._entries is None and self._picks is not None:
-            return self._picks.field(name)
-        return [getattr(e, name) for e in self.entries]
+            return self._picks
+        return self.entries
 
     def keep_columns(self, entries: list[Entry], columns: Columns) -> None:
         """Keep the columns `score_entries` made of one of this board's lists."""
@@ -137,7 +141,7 @@ class Board:
     @cached_property
     def team(self) -> list[Entry]:
         """The virtual `team` forecaster's entries."""
-        team = team_entries(self.entries)
+        team = team_entries(self._rows())
         self.keep_columns(team, score_entries(team, self.scales))
         return team
 
@@ -149,7 +153,7 @@ class Board:
             return self.columns_of(made)
         if name not in BASELINES:
             raise KeyError(name)
-        return score_entries(baseline_entries(self.entries, name), self.scales)
+        return score_entries(baseline_entries(self._rows(), name), self.scales)
 
     @cached_property
     def baselines(self) -> dict[str, list[Entry]]:
@@ -192,7 +196,7 @@ class _Baselines(dict[str, list[Entry]]):
         board = self.board()
         if board is None:
             raise ReferenceError("the board these baselines were of is gone: collect it again")
-        entries = self[name] = baseline_entries(board.entries, name)
+        entries = self[name] = baseline_entries(board._rows(), name)
         board.keep_columns(entries, score_entries(entries, board.scales))
         return entries
 
@@ -253,6 +257,12 @@ class Picks:
         values = getattr(self, name)
         return list(values) if rows is None else [values[j] for j in rows]
 
+    def virtual(self, i: int, forecaster: str, distribution: dict[str, Any]) -> Entry:
+        """A virtual forecaster's entry on the question of the prediction at `i`."""
+        f = self.facts[i]
+        return _new_entry(*f[:6], forecaster, distribution, *f[6:], None, None, False, "", 1,
+                          True, False)  # fmt: skip
+
     def entries(self) -> list[Entry]:
         """The predictions as entries (scores not yet filled)."""
         lists = [getattr(self, name) for name in _PICK_FIELDS]
@@ -278,6 +288,9 @@ class _EntryFields:
         if rows is None:
             return [getattr(e, name) for e in entries]
         return [getattr(entries[j], name) for j in rows]
+
+    def virtual(self, i: int, forecaster: str, distribution: dict[str, Any]) -> Entry:
+        return _virtual(self.entries[i], forecaster, distribution)
 
 
 def _collapse(predictions: list[Any]) -> list[Any]:
@@ -514,68 +527,92 @@ def by_question(entries: Iterable[Entry]) -> dict[int, list[Entry]]:
     return grouped
 
 
-def team_entries(entries: list[Entry]) -> list[Entry]:
+def _fields(entries: Sequence[Entry] | Picks) -> Picks | _EntryFields:
+    return entries if isinstance(entries, Picks) else _EntryFields(entries)
+
+
+def _positions_by_question(rows: Picks | _EntryFields) -> list[list[int]]:
+    """The positions of each question's predictions, questions in order of first appearance."""
+    grouped: dict[int, list[int]] = {}
+    for i, qid in enumerate(rows.field("question_id")):
+        group = grouped.get(qid)
+        if group is None:
+            grouped[qid] = [i]
+        else:
+            group.append(i)
+    return list(grouped.values())
+
+
+def team_entries(entries: Sequence[Entry] | Picks) -> list[Entry]:
     """The `team` forecast on each question with at least two forecasters (vectorised)."""
-    groups = [g for g in by_question(entries).values() if len(g) >= 2]
+    rows = _fields(entries)
+    groups = [g for g in _positions_by_question(rows) if len(g) >= 2]
+    if not groups:
+        return []
+    kinds, distributions = rows.field("kind"), rows.field("distribution")
     team: list[Entry] = []
-    binary = [g for g in groups if g[0].kind == "binary"]
+    binary = [g for g in groups if kinds[g[0]] == "binary"]
     if binary:
         # Forecasters x questions, NaN where a forecaster did not answer.
         width = max(len(g) for g in binary)
         matrix = np.full((width, len(binary)), np.nan)
         for j, g in enumerate(binary):
-            matrix[: len(g), j] = [e.distribution["p"] for e in g]
+            matrix[: len(g), j] = [distributions[i]["p"] for i in g]
         for g, p in zip(binary, np.atleast_1d(scoring.team_binary(matrix)), strict=True):
-            team.append(_virtual(g[0], TEAM, {"family": "bernoulli", "p": float(p)}))
-    for g in (g for g in groups if g[0].kind == "categorical"):
-        probs = np.array([e.distribution["probs"] for e in g])
+            team.append(rows.virtual(g[0], TEAM, {"family": "bernoulli", "p": float(p)}))
+    for g in (g for g in groups if kinds[g[0]] == "categorical"):
+        probs = np.array([distributions[i]["probs"] for i in g])
         dist = {
             "family": "categorical",
-            "categories": list(g[0].distribution["categories"]),
+            "categories": list(distributions[g[0]]["categories"]),
             "probs": scoring.team_categorical(probs).tolist(),
         }
-        team.append(_virtual(g[0], TEAM, dist))
-    continuous = [g for g in groups if g[0].kind in CONTINUOUS]
+        team.append(rows.virtual(g[0], TEAM, dist))
+    continuous = [g for g in groups if kinds[g[0]] in CONTINUOUS]
     specs = scoring.team_quantiles_many(
-        [[e.distribution for e in g] for g in continuous], [g[0].bounds for g in continuous]
+        [[distributions[i] for i in g] for g in continuous],
+        rows.field("bounds", [g[0] for g in continuous]),
     )
-    team.extend(_virtual(g[0], TEAM, spec) for g, spec in zip(continuous, specs, strict=True))
+    team.extend(rows.virtual(g[0], TEAM, spec) for g, spec in zip(continuous, specs, strict=True))
     team.sort(key=lambda e: e.question_id)
     return team
 
 
-def baseline_entries(entries: list[Entry], name: str) -> list[Entry]:
+def baseline_entries(entries: Sequence[Entry] | Picks, name: str) -> list[Entry]:
     """A built-in reference forecast per resolved question (none for quantities).
 
     `climatology`: for binary questions the Laplace-smoothed leave-one-out base rate of the
     other resolved binary questions (not clairvoyant); `naive`: 50%. Both use the uniform
     forecast for categorical questions and Beta(1, 1) for fractions.
     """
-    firsts = [group[0] for group in by_question(entries).values()]
-    binary = [e for e in firsts if e.kind == "binary"]
+    rows = _fields(entries)
+    firsts = [g[0] for g in _positions_by_question(rows)]
+    kinds, outcomes = rows.field("kind", firsts), rows.field("outcome", firsts)
+    qids = rows.field("question_id", firsts)
     rates: dict[int, float] = {}
+    binary = [j for j, kind in enumerate(kinds) if kind == "binary"]
     if name == "climatology" and binary:
         # one float object for each outcome (a million entries would hold as many)
-        happened = [_ONE if e.outcome else _ZERO for e in binary]
-        y = np.array(happened)
+        y = np.array([_ONE if outcomes[j] else _ZERO for j in binary])
         loo = scoring.climatology_loo(y, pseudocount=1.0)
-        rates = {e.question_id: float(p) for e, p in zip(binary, loo, strict=True)}
+        rates = {qids[j]: float(p) for j, p in zip(binary, loo, strict=True)}
+    distributions = rows.field("distribution", firsts)
     out = []
-    for entry in firsts:
-        if entry.kind == "binary":
-            dist: dict[str, Any] = {"family": "bernoulli", "p": rates.get(entry.question_id, 0.5)}
-        elif entry.kind == "categorical":
-            cats = list(entry.distribution["categories"])
+    for j, first in enumerate(firsts):
+        if kinds[j] == "binary":
+            dist: dict[str, Any] = {"family": "bernoulli", "p": rates.get(qids[j], 0.5)}
+        elif kinds[j] == "categorical":
+            cats = list(distributions[j]["categories"])
             dist = {
                 "family": "categorical",
                 "categories": cats,
                 "probs": [1.0 / len(cats)] * len(cats),
             }
-        elif entry.kind == "fraction":
+        elif kinds[j] == "fraction":
             dist = {"family": "beta", "alpha": 1.0, "beta": 1.0}
         else:
             continue
-        out.append(_virtual(entry, name, dist))
+        out.append(rows.virtual(first, name, dist))
     return out
 
 
