@@ -212,3 +212,15 @@ def test_entries_made_later_hold_the_scores_scoring_them_gives(tmp_path: Path) -
     assert {"crps_scaled", "betabinom_log", "brier", "rps"} <= {k for e in made for k in e.scores}
     for key in columns.at:
         assert columns.values[key].tolist() == board.columns.values[key].tolist(), key
+
+
+def test_baselines_outliving_their_board_say_so(tmp_path: Path) -> None:
+    board = _example_board(tmp_path)
+    baselines = board.baselines
+    assert baselines["naive"]  # made while the board lives
+    del board  # no reference cycle holds it: freed at once
+    assert baselines["naive"]  # made before: kept
+    with pytest.raises(ReferenceError, match="collect it again"):
+        baselines["climatology"]
+    with pytest.raises(KeyError):
+        baselines["nobody"]
