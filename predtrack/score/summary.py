@@ -230,6 +230,11 @@ def convert_bits(stats: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_by(by: str | None) -> None:
+    if by is not None and by not in GROUPINGS:
+        raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+
+
 def _group_rows(board: Board, by: str) -> dict[str, list[int]]:
     """The board's positions of each group's predictions, by group name."""
     rows: dict[str, list[int]] = defaultdict(list)
@@ -289,8 +294,7 @@ def summarize(
     seed: int = 0,
 ) -> dict[str, Any]:
     """The `score --json` document: one group per forecaster/experiment/tag/kind, or `all`."""
-    if by is not None and by not in GROUPINGS:
-        raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+    _check_by(by)
     reference_columns = _reference(board, baseline)
     # The board read once, in its own order; each group is a set of its rows, made into
     # columns of its own only when its turn comes (each is a copy of those rows).
@@ -367,8 +371,7 @@ def score_report(
     signed_only: bool = False,
 ) -> dict[str, Any]:
     """What `predtrack score` prints: the summary, and a comparison when asked."""
-    if by is not None and by not in GROUPINGS:
-        raise InputError(f"--by {by!r}: expected one of {', '.join(GROUPINGS)}")
+    _check_by(by)
     from predtrack.memory import without_gc
 
     board = collect(
