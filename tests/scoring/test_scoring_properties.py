@@ -355,3 +355,40 @@ def test_python_pav_is_scipys_fit_to_the_last_bit(pairs: list[tuple[float, float
     w = np.array([p[1] for p in pairs])
     expected = isotonic_regression(x, weights=w).x
     assert np.array_equal(pav_small(x.tolist(), w.tolist()), expected)
+
+
+@pytest.mark.parametrize("order", ["random", "increasing", "decreasing", "tied"])
+def test_python_pav_is_scipys_fit_at_the_sizes_it_now_takes(order: str) -> None:
+    # Python fits up to PY_PAV_MAX pooled values: long inputs too must give scipy's floats.
+    from scipy.optimize import isotonic_regression
+
+    from predtrack.scoring.reliability import PY_PAV_MAX, pav_small
+
+    rng = np.random.default_rng(7)
+    n = PY_PAV_MAX
+    x = np.clip(np.sort(rng.random(n)) + rng.normal(0.0, 0.2, n), 0.0, 1.0)
+    if order == "increasing":
+        x = np.sort(x)
+    elif order == "decreasing":
+        x = np.sort(x)[::-1].copy()
+    elif order == "tied":
+        x = np.round(x, 1)
+    w = rng.integers(1, 6, n).astype(float)
+    expected = isotonic_regression(x, weights=w).x
+    assert np.array_equal(pav_small(x.tolist(), w.tolist()), expected)
+
+
+def test_a_large_corp_fit_needs_no_scipy_optimize() -> None:
+    # A report's team forecasts have tens of thousands of distinct values: fitted in Python
+    # unless scipy.optimize is loaded already, whose import would cost more than the fit.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from predtrack.scoring import corp_pair\n"
+        "rng = np.random.default_rng(3); p = rng.random(50_000)\n"
+        "corp_pair(p, (rng.random(50_000) < p).astype(float))\n"
+        "print('scipy.optimize' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
