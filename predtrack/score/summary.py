@@ -18,7 +18,7 @@ from predtrack import scoring
 from predtrack.errors import InputError
 from predtrack.score.board import Board, Entry, collect
 from predtrack.score.columns import Columns
-from predtrack.scoring.compare import kept_resamples
+from predtrack.scoring.compare import bootstrap_cis, kept_resamples
 from predtrack.store.engine import Store
 from predtrack.vocabulary import (
     BASELINES,
@@ -44,15 +44,18 @@ def _mean(values: Sequence[float] | np.ndarray) -> float | None:
     return None if math.isnan(mean) else mean
 
 
-def _ci(values: Sequence[float] | np.ndarray, seed: int) -> list[float] | None:
-    if len(values) < 2:
-        return None
-    arr = np.asarray(values, dtype=float)
+def _cis(samples: Sequence[np.ndarray], seed: int) -> list[list[float] | None]:
+    """The bootstrap CI of each sample's mean (None for fewer than two values)."""
+    found = [i for i, values in enumerate(samples) if len(values) >= 2]
     # The bootstrap costs resamples x questions: 2,000 resamples up to 1,000 questions, fewer
     # (never under 200) beyond, where the CI of a mean is narrow and stable anyway.
-    resamples = int(min(2000, max(200, 2_000_000 // len(arr))))
-    lo, hi = scoring.bootstrap_ci(arr, level=CI_LEVEL, n_resamples=resamples, seed=seed)
-    return [float(lo), float(hi)]
+    counts = [int(min(2000, max(200, 2_000_000 // len(samples[i])))) for i in found]
+    arrays = [np.asarray(samples[i], dtype=float) for i in found]
+    cis = bootstrap_cis(arrays, level=CI_LEVEL, n_resamples=counts, seed=seed)
+    out: list[list[float] | None] = [None] * len(samples)
+    for i, (lo, hi) in zip(found, cis, strict=True):
+        out[i] = [float(lo), float(hi)]
+    return out
 
 
 def _binary_terms(cols: Columns, bins: int) -> dict[str, Any]:
@@ -92,13 +95,14 @@ def _group_stats(cols: Columns, *, seed: int, bins: int) -> dict[str, Any]:
         out[f"n_{kind}"] = kinds[kind]
     # Updates after the first prediction; a replacement within 60 s is not one (a typo fix).
     out["updates"] = int((cols.revisions - 1).sum())
-    ci: dict[str, list[float] | None] = {}
+    wanted: dict[str, np.ndarray] = {}
     for score in MEANS:
         values = cols.scores(str(score.entry))
         if values.size:
             out[score.key] = _mean(values)
             if score.ci:
-                ci[score.key] = _ci(values, seed)
+                wanted[score.key] = values
+    ci = dict(zip(wanted, _cis(list(wanted.values()), seed), strict=True))
     if kinds["binary"]:
         out.update(_binary_terms(cols, bins))
     counted = cols.scores("betabinom_log").size

@@ -12,8 +12,11 @@ enough resamples leave it out.  In paired differences two equal scores
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +53,7 @@ _GATHER = 1 << 17  # resampled values gathered at once (1 MB: within a core's ca
 _KEEP = 1 << 24
 _kept: dict[tuple[int, int, int], list[np.ndarray]] = {}
 _keeping = 0
+_kept_lock = threading.Lock()  # `bootstrap_cis` draws on several threads
 
 
 @contextmanager
@@ -69,8 +73,10 @@ def kept_resamples() -> Iterator[None]:
 def _index_blocks(n: int, n_resamples: int, seed: SeedLike) -> Iterator[np.ndarray]:
     """Blocks of resample indices, shape (rows, n), drawn as `default_rng(seed)` draws them."""
     key = (n, n_resamples, seed) if type(seed) is int and _keeping else None
-    if key is not None and key in _kept:
-        yield from _kept[key]
+    with _kept_lock:
+        found = _kept.get(key) if key is not None else None
+    if found is not None:
+        yield from found
         return
     keep = key is not None and n * n_resamples <= _KEEP and n < 2**31
     rng = np.random.default_rng(seed)
@@ -86,9 +92,12 @@ def _index_blocks(n: int, n_resamples: int, seed: SeedLike) -> Iterator[np.ndarr
             blocks.append(block)
         yield block
     if keep and key is not None:
-        while _kept and sum(b.size for bs in _kept.values() for b in bs) + n * n_resamples > _KEEP:
-            del _kept[next(iter(_kept))]  # the oldest first
-        _kept[key] = blocks
+        with _kept_lock:
+            while (
+                _kept and sum(b.size for bs in _kept.values() for b in bs) + n * n_resamples > _KEEP
+            ):
+                del _kept[next(iter(_kept))]  # the oldest first
+            _kept[key] = blocks
 
 
 def _resampled_stats(
@@ -169,6 +178,53 @@ def bootstrap_ci(
     boot = _resampled_stats(va, stat, reps, seed)
     lo, hi = np.quantile(boot, [(1.0 - lv) / 2.0, (1.0 + lv) / 2.0], method="inverted_cdf")
     return float(lo), float(hi)
+
+
+def _threads() -> int:
+    """Threads `bootstrap_cis` may use: this process's cores, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
+def bootstrap_cis(
+    samples: Sequence[ArrayLike],
+    *,
+    level: float = 0.9,
+    n_resamples: Sequence[int],
+    seed: int | None = None,
+) -> list[tuple[float, float]]:
+    """:func:`bootstrap_ci` of the mean of each sample, the same intervals, on up to four
+    threads (numpy's draws and gathers release the GIL). Samples of one size share their
+    resamples, so each size is one thread's task: drawn once, and never twice at once."""
+    if len(samples) != len(n_resamples):
+        raise ScoringInputError(f"{len(samples)} samples but {len(n_resamples)} resample counts")
+    arrays = [np.asarray(sample) for sample in samples]
+    tasks: dict[tuple[int, int], list[int]] = {}
+    for i, (array, reps) in enumerate(zip(arrays, n_resamples, strict=True)):
+        tasks.setdefault((array.size, int(reps)), []).append(i)
+    # The largest first, so the last to finish is a small one.
+    order = sorted(tasks.values(), key=lambda t: -arrays[t[0]].size * int(n_resamples[t[0]]))
+    out: list[tuple[float, float]] = [(0.0, 0.0)] * len(arrays)
+
+    def run(task: list[int]) -> None:
+        for i in task:
+            out[i] = bootstrap_ci(arrays[i], level=level, n_resamples=n_resamples[i], seed=seed)
+
+    workers = min(_threads(), len(order))
+    with kept_resamples():
+        if workers < 2:
+            for task in order:
+                run(task)
+        else:
+            # A pool of this call's own: no thread outlives it (a report forks its ledger
+            # check only from a process with one thread).
+            with ThreadPoolExecutor(workers, thread_name_prefix="predtrack-bootstrap") as pool:
+                for done in [pool.submit(run, task) for task in order]:
+                    done.result()
+    return out
 
 
 @dataclass(frozen=True)

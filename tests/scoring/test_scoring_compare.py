@@ -106,6 +106,41 @@ def test_bootstrap_ci_kept_indices_are_bounded() -> None:
     assert not compare._kept
 
 
+@pytest.mark.parametrize("threads", [1, 2, 4])
+def test_bootstrap_cis_are_the_intervals_one_at_a_time(
+    threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Samples are split by size over threads that draw and keep indices at once (some sizes
+    # kept, one above the bound): each interval must be the plain one, in the given order.
+    import threading
+
+    from predtrack.scoring import compare
+
+    monkeypatch.setattr(compare, "_threads", lambda: threads)
+    monkeypatch.setattr(compare, "_KEEP", 3000 * 300)
+    rng = np.random.default_rng(threads)
+    sizes = [3000, 40, 3000, 5000, 40, 2, 3000, 5000]
+    samples = [rng.standard_t(4, size=n) for n in sizes]
+    reps = [300 if n > 40 else 500 for n in sizes]
+    compare._kept.clear()
+    before = threading.active_count()
+    found = compare.bootstrap_cis(samples, level=0.8, n_resamples=reps, seed=11)
+    plain = [_plain_percentile_ci(v, 11, r, 0.8) for v, r in zip(samples, reps, strict=True)]
+    assert found == plain
+    assert threading.active_count() == before  # no thread outlives the call
+    assert not compare._kept
+    with pytest.raises(ScoringInputError, match="2 samples but 1 resample counts"):
+        compare.bootstrap_cis(samples[:2], n_resamples=[300])
+
+
+def test_bootstrap_cis_raise_what_a_thread_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    from predtrack.scoring import compare
+
+    monkeypatch.setattr(compare, "_threads", lambda: 2)
+    with pytest.raises(ScoringInputError, match="NaN"):
+        compare.bootstrap_cis([[1.0, 2.0], [1.0, float("nan")]], n_resamples=[200, 300], seed=0)
+
+
 def test_bootstrap_ci_constant_and_single() -> None:
     assert bootstrap_ci([0.3] * 10, seed=0) == pytest.approx((0.3, 0.3), abs=1e-15)
     assert bootstrap_ci([0.7], seed=0) == (0.7, 0.7)
