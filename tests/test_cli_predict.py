@@ -379,3 +379,7 @@ def test_every_command_has_help_with_an_example(run: Run) -> None:
         assert command.help and len(command.help) > 20, path
         if not hasattr(command, "commands"):
             assert "Example" in output, f"{' '.join(path)} --help has no example"
+        for line in command.help.splitlines():  # each example names a real command
+            words = line.split()
+            if words[:1] == ["predtrack"] and len(words) > 1 and not words[1].startswith("-"):
+                assert words[1] in cli.commands, f"{' '.join(path)} --help: {line.strip()}"

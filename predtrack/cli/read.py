@@ -84,8 +84,8 @@ def show_command(
 
     \b
     Example:
-      predtrack common.show flip
-      predtrack common.show cheese-maze/flip --json
+      predtrack show flip
+      predtrack show cheese-maze/flip --json
     """
     from predtrack.questions import show_question
     from predtrack.render import question_detail
