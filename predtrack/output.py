@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any, ClassVar
 
 from predtrack.store.types import iso_z
@@ -15,8 +16,16 @@ from predtrack.validate import display
 Progress = Callable[[int, int], None]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(value: Any) -> Any:
     """A value as plain data: results and lists of them turned into dicts, paths into text."""
+    # The common types first: a failed hasattr costs an exception.
+    if type(value) in _SCALARS:
+        return value
+    if type(value) is dict:
+        return {k: plain(v) for k, v in value.items()}
     if hasattr(value, "as_dict"):
         return value.as_dict()
     if isinstance(value, list | tuple):
@@ -37,6 +46,10 @@ class Result:
     def as_dict(self) -> dict[str, Any]:
         return {self.JSON.get(k, k): plain(v) for k, v in vars(self).items()}
 
+    def json_dict(self) -> dict[str, Any]:
+        """What `--json` prints; like `as_dict()`, but a long list may stay a lazy sequence."""
+        return self.as_dict()
+
 
 def local_time(value: datetime | None) -> str:
     """A stored UTC time shown in local time with its offset (DESIGN §8)."""
@@ -47,19 +60,69 @@ def local_time(value: datetime | None) -> str:
 
 def to_json(value: Any) -> str:
     """One JSON document: times as UTC `...Z`, non-finite numbers as strings ("inf")."""
+    return "".join(json_chunks(value))
 
-    def default(obj: Any) -> Any:
-        if isinstance(obj, datetime):
-            return iso_z(obj)
-        if hasattr(obj, "as_dict"):
-            return obj.as_dict()
-        if hasattr(obj, "item"):  # numpy scalars
-            return obj.item()
-        if hasattr(obj, "tolist"):
-            return obj.tolist()
-        raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
-    return json.dumps(_finite(value), indent=2, ensure_ascii=False, default=default)
+def json_chunks(value: Any, pad: str = "") -> Iterator[str]:
+    """`to_json`'s text in pieces, a thousand items of a list each: a bulk write of a million
+    predictions is printed without one string, or one list of dicts, holding them all.
+
+    Dicts are walked key by key and list items are encoded whole, then indented to their
+    depth, which gives exactly `json.dumps(value, indent=2)` (strings never hold a raw newline
+    in JSON). A result is taken as its `json_dict()`, whose lists may be lazy sequences."""
+    if hasattr(value, "json_dict"):
+        value = value.json_dict()
+    elif hasattr(value, "as_dict"):
+        value = value.as_dict()
+    inner = pad + "  "
+    if isinstance(value, dict) and value:
+        sep = "{\n"
+        for key, item in value.items():
+            yield f"{sep}{inner}{_json_key(key)}: "
+            yield from json_chunks(item, inner)
+            sep = ",\n"
+        yield f"\n{pad}}}"
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes) and len(value):
+        # A thousand items per encoding: each call of json's encoder makes reference cycles
+        # (its closures) that only the collector frees, a million of them in a bulk write.
+        sep = "[\n"
+        items = iter(value)
+        while batch := [plain(item) for item in islice(items, 1000)]:
+            yield sep + pad + _encode(batch)[2:-2].replace("\n", "\n" + pad)
+            sep = ",\n"
+        yield f"\n{pad}]"
+    else:
+        yield _encode(value).replace("\n", "\n" + pad)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime):
+        return iso_z(obj)
+    if hasattr(obj, "as_dict"):
+        return obj.as_dict()
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, Sequence) and not isinstance(obj, str | bytes):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+_STRICT = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False, default=_default)
+_LAX = json.JSONEncoder(indent=2, ensure_ascii=False, default=lambda o: _finite(_default(o)))
+
+
+def _encode(value: Any) -> str:
+    try:
+        return _STRICT.encode(value)
+    except ValueError:  # a non-finite number: walk the value once to spell it as text
+        return _LAX.encode(_finite(value))
+
+
+def _json_key(key: Any) -> str:
+    # json's own spelling of a key (a number or a boolean becomes a string)
+    return _LAX.encode({key: 0})[4:-5]
 
 
 def _finite(value: Any) -> Any:

@@ -116,12 +116,17 @@ class Registered:
     openings: str | None = None  # the openings file the sealed forecasts' openings went to
 
     def as_dict(self) -> dict[str, Any]:
+        return {**self.json_dict(), "predictions": [p.as_dict() for p in self.predictions]}
+
+    def json_dict(self) -> dict[str, Any]:
+        """`as_dict()` with the predictions left as recorded: `--json` makes each one's dict
+        only as it prints it."""
         out = {
             "seq": self.seq,
             "head": self.head,
             "experiments_created": self.experiments,
             "questions": self.questions,
-            "predictions": [p.as_dict() for p in self.predictions],
+            "predictions": self.predictions,
             "warnings": self.warnings,
         }
         if self.openings is not None:

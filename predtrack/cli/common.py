@@ -89,9 +89,18 @@ def by_option(func: F) -> F:
 def show(result: Any, as_json: bool) -> None:
     """Print a service's result: its `as_dict()` as JSON, or its text."""
     if as_json:
-        from predtrack.output import to_json
+        from predtrack.output import json_chunks
 
-        click.echo(to_json(result.as_dict() if hasattr(result, "as_dict") else result))
+        # Written in pieces of about 1 MB: a million predictions never make one string.
+        pieces: list[str] = []
+        size = 0
+        for chunk in json_chunks(result):
+            pieces.append(chunk)
+            size += len(chunk)
+            if size > 1 << 20:
+                click.echo("".join(pieces), nl=False)
+                pieces, size = [], 0
+        click.echo("".join(pieces))
     else:
         click.echo(result.text() if hasattr(result, "text") else str(result))
 
