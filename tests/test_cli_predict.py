@@ -203,6 +203,21 @@ def test_lock_makes_later_predictions_late(store_db: str, run: Run) -> None:
     assert run("verify").output.startswith("OK")
 
 
+def test_a_large_bulk_write_counts_its_late_predictions(
+    store_db: str, run: Run, tmp_path: Path
+) -> None:
+    run("predict", "Q", "0.3", "--key", "q", "-e", "exp")
+    run("lock", "exp")
+    entries = "".join(f'[[prediction]]\nquestion = "exp/q"\nforecast = "0.{i}"\n' for i in range(7))
+    entries += "".join(
+        f'[[question]]\nkey = "n{i}"\ntitle = "N{i}"\nexperiment = "open"\n'
+        f'forecasts = {{ alice = "0.5", bob = "0.6" }}\n'
+        for i in range(12)
+    )
+    out = run("predict", "--file", str(write(tmp_path / "late.toml", entries))).output
+    assert "Recorded 31 predictions (7 late)" in out
+
+
 def test_updates_are_new_predictions_never_edits(store_db: str, run: Run) -> None:
     run("predict", "Q", "0.3", "--key", "q")
     run("predict", "--question", "q", "0.35")

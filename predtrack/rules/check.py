@@ -8,6 +8,7 @@ and, given the folder the rule is registered from, the layout of a source that e
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -219,15 +220,13 @@ def check_rule(
     cls = base.source_class(rule.format)
     path = Path(base_dir) / rule.file
     try:
-        exists = path.exists()
+        mode = os.stat(path).st_mode  # one stat: a bulk file checks 100,000 rules
     except (OSError, ValueError):
-        return  # evaluation reports an unreadable path with its reason
-    if not exists:
-        return
+        return  # missing, or unreadable: evaluation reports it with its reason
     if cls.folder:
         cls.check_layout(path, nodes.names(rule.selector))
         return
-    if path.is_dir():
+    if stat.S_ISDIR(mode):
         raise RuleSyntaxError(f"rule {nodes.short(str(rule), 200)}: {rule.file} is a directory")
     steps = [p for p in _picks(rule.selector) if p.how == "step"]
     if steps and not cls.runs_are_records:
